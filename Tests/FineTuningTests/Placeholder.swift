@@ -1,0 +1,1 @@
+// Tests for FineTuning land with its issue.

@@ -1,0 +1,1 @@
+// Tests for GraftService land with its issue.

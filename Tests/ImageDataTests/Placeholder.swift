@@ -1,0 +1,1 @@
+// Tests for ImageData land with its issue.

@@ -1,0 +1,1 @@
+// Tests for NeuralNetwork land with its issue.
