@@ -1,0 +1,32 @@
+/// One named tensor a layer owns: a trainable weight (with its accumulated gradient) or a buffer such as
+/// BatchNorm's running mean, which is saved and loaded but never trained.
+///
+/// Values and gradients are kept in the plain layout (`Tensor`); compiled plans reorder them into oneDNN's
+/// layouts as needed. Gradients accumulate across backward passes: zeroing is an explicit training step.
+public final class Parameter {
+    public enum Kind: Sendable { case weight, buffer }
+
+    /// The name inside its layer (`weight`, `bias`, `running_mean`); graphs prefix the node name.
+    public let name: String
+    public let kind: Kind
+    public var value: Tensor
+    /// Same shape as `value`; all zeros for buffers.
+    public var gradient: Tensor
+    /// A frozen weight keeps its value: optimizers skip it and plans need not compute its gradient.
+    public var isFrozen: Bool
+
+    public init(name: String, value: Tensor, kind: Kind = .weight, isFrozen: Bool = false) {
+        self.name = name
+        self.kind = kind
+        self.value = value
+        self.gradient = Tensor(shape: value.shape)
+        self.isFrozen = isFrozen
+    }
+
+    /// True when an optimizer should update this parameter.
+    public var isTrainable: Bool { kind == .weight && !isFrozen }
+
+    public func zeroGradient() {
+        for i in gradient.scalars.indices { gradient.scalars[i] = 0 }
+    }
+}
