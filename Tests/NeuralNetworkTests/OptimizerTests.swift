@@ -109,12 +109,10 @@ struct OptimizerFormulaTests {
             var theta = values[i], m: Float = 0, v: Float = 0
             for t in 1...2 {
                 let g = gradients[i] + 0.1 * theta
-                m = m + (1 - 0.9) * (g - m)
-                v = 0.999 * v + (1 - 0.999) * g * g
-                // The optimizer's hyperparameters are Floats; widen them exactly as it does.
-                let (lr, b1, b2): (Float, Float, Float) = (0.01, 0.9, 0.999)
-                let stepSize = Float(Double(lr) / (1 - pow(Double(b1), Double(t))))
-                let root = Float((1 - pow(Double(b2), Double(t))).squareRoot())
+                m = 0.9 * m + Float(1 - 0.9 as Double) * g
+                v = 0.999 * v + Float(1 - 0.999 as Double) * (g * g)
+                let stepSize = Float(0.01 / (1 - pow(0.9, Double(t))))
+                let root = Float((1 - pow(0.999, Double(t))).squareRoot())
                 theta = theta - stepSize * (m / (v.squareRoot() / root + 1e-8))
             }
             if theta != p.parameter.value.scalars[i] { mismatches += 1 }

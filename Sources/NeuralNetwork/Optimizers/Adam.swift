@@ -4,7 +4,7 @@ import Foundation
 /// Adam in PyTorch's formulation (`torch.optim.Adam`, no AMSGrad), with per-parameter step count t:
 ///
 ///     g ← ∇ + λ·θ                               (L2 weight decay λ, added to the gradient)
-///     m ← β₁·m + (1 − β₁)·g                     (`<key>.exp_avg`)
+///     m ← β₁·m + (1 − β₁)·g                     (`<key>.exp_avg`; factors from the decimal hyperparameters)
 ///     v ← β₂·v + (1 − β₂)·g²                    (`<key>.exp_avg_sq`)
 ///     θ ← θ − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
 ///
@@ -118,15 +118,16 @@ struct AdaptiveMoments {
     /// θ: value, ∇: gradient, m, v: moment estimates — all of `parameter.value.count` elements.
     private func update(parameter: Parameter, state: inout Moments) {
         let count = parameter.value.count
-        // Bias corrections in Double, as PyTorch computes them from a Python float step.
+        // Scalar factors in Double from the decimal hyperparameters, as PyTorch computes them from Python floats,
+        // then rounded once to Float (as PyTorch's kernels do with their scalar arguments).
+        let lr = Self.decimal(learningRate), b1 = Self.decimal(beta1), b2 = Self.decimal(beta2)
         let t = Double(state.step)
-        let biasCorrection1 = 1 - pow(Double(beta1), t)
-        let biasCorrection2Root = (1 - pow(Double(beta2), t)).squareRoot()
-        let stepSize = Float(Double(learningRate) / biasCorrection1)
-        let correction2Root = Float(biasCorrection2Root)
-        let b1 = beta1, b2 = beta2, eps = epsilon
+        let biasCorrection1 = 1 - pow(b1, t)
+        let correction2Root = Float((1 - pow(b2, t)).squareRoot())
+        let stepSize = Float(lr / biasCorrection1)
+        let keep1 = beta1, keep2 = beta2, gain1 = Float(1 - b1), gain2 = Float(1 - b2), eps = epsilon
         let l2 = decoupled ? 0 : weightDecay
-        let shrink: Float = decoupled ? Float(1 - Double(learningRate) * Double(weightDecay)) : 1
+        let shrink: Float = decoupled ? Float(1 - lr * Self.decimal(weightDecay)) : 1
         parameter.gradient.scalars.withUnsafeBufferPointer { gradient in
             parameter.value.scalars.withUnsafeMutableBufferPointer { value in
                 state.exponentialAverage.scalars.withUnsafeMutableBufferPointer { m in
@@ -137,9 +138,8 @@ struct AdaptiveMoments {
                                 if shrink != 1 { theta *= shrink }
                                 var g = gradient[i]
                                 if l2 != 0 { g += l2 * theta }
-                                // PyTorch's lerp: m + (1 − β₁)(g − m).
-                                let mi = m[i] + (1 - b1) * (g - m[i])
-                                let vi = b2 * v[i] + (1 - b2) * g * g
+                                let mi = keep1 * m[i] + gain1 * g
+                                let vi = keep2 * v[i] + gain2 * (g * g)
                                 m[i] = mi
                                 v[i] = vi
                                 let denominator = vi.squareRoot() / correction2Root + eps
@@ -151,6 +151,10 @@ struct AdaptiveMoments {
             }
         }
     }
+
+    /// The Double a user meant by a Float hyperparameter: the shortest decimal that rounds to it (0.999, not
+    /// 0.99900001287…). `1 − β₂` computed from the Float would be off by 5·10⁻⁵ relative.
+    static func decimal(_ value: Float) -> Double { Double(value.description) ?? Double(value) }
 
     func state() -> [String: Tensor] {
         var result = [OptimizerState.stepName: OptimizerState.stepTensor(stepCount)]
