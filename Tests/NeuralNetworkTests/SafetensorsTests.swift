@@ -88,6 +88,26 @@ struct SafetensorsRoundTripTests {
         #expect(tensors["z"]! == Tensor(shape: [0]))
     }
 
+    @Test func escapedNamesAndMetadataDecode() throws {
+        // \u escapes (including a surrogate pair), \/ and \t in names and metadata, and whitespace between tokens.
+        let header = "{ \"__metadata__\" : { \"k\\u00e9y\" : \"a\\/b\\tc\" } , " +
+            entry("w\\ud83d\\ude00", shape: "[ 1 ]", offsets: "[ 0 , 4 ]") + " }"
+        let (tensors, metadata) = try Safetensors.read(data: safetensorsBytes(header: header, buffer: f32Bytes([5])))
+        #expect(metadata == ["kéy": "a/b\tc"])
+        #expect(tensors["w😀"]?.scalars == [5])
+    }
+
+    @Test func writeRefusesTheReservedNameAndInconsistentTensors() {
+        #expect(throws: SafetensorsError(file: "<data>", reason: .reservedName(tensor: "__metadata__"))) {
+            try Safetensors.serialize(["__metadata__": Tensor(shape: [1])])
+        }
+        var broken = Tensor(shape: [2], scalars: [1, 2])
+        broken.scalars.append(3)
+        #expect(throws: SafetensorsError(file: "<data>", reason: .inconsistentTensor(tensor: "b"))) {
+            try Safetensors.serialize(["b": broken])
+        }
+    }
+
     @Test func missingFileIsAnIOErrorNamingIt() {
         let url = URL(fileURLWithPath: "/nonexistent/graft/weights.safetensors")
         #expect {
@@ -159,6 +179,11 @@ struct SafetensorsHostileFileTests {
             buffer: four), .invalidEntry(tensor: "w", problem: "unexpected field 'x'")),
         ("entry not an object", safetensorsBytes(header: "{\"w\":[0,4]}", buffer: four),
          .invalidEntry(tensor: "w", problem: "expected an object, found [0, 4]")),
+        ("unpaired surrogate", safetensorsBytes(header: "{\"\\ud83d\":1}"), .invalidHeader("unpaired surrogate at byte 8")),
+        ("bad escape", safetensorsBytes(header: "{\"\\x\":1}"), .invalidHeader("invalid escape at byte 4")),
+        ("control character", safetensorsBytes(header: "{\"a\u{01}\":1}"), .invalidHeader("control character in a string at byte 3")),
+        ("leading zero", safetensorsBytes(header: "{" + entry("w", shape: "[01]", offsets: "[0,4]") + "}", buffer: four),
+         .invalidHeader("number with a leading zero at byte 31")),
         ("deep nesting", safetensorsBytes(header: "{\"w\":" + String(repeating: "[", count: 40) +
             String(repeating: "]", count: 40) + "}"), .invalidHeader("nesting deeper than 16 levels at byte 21")),
     ]

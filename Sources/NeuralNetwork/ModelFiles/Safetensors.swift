@@ -53,6 +53,9 @@ public enum Safetensors {
         var offset = 0
         for tensorName in names {
             let tensor = tensors[tensorName]!
+            guard tensorName != "__metadata__" else {
+                throw SafetensorsError(file: name, reason: .reservedName(tensor: tensorName))
+            }
             guard tensor.scalars.count == tensor.shape.reduce(1, *) else {
                 throw SafetensorsError(file: name, reason: .inconsistentTensor(tensor: tensorName))
             }

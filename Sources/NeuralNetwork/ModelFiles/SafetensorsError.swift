@@ -34,6 +34,8 @@ public struct SafetensorsError: Error, Equatable, CustomStringConvertible {
         case sizeMismatch(tensor: String, shape: [Int], dtype: String, expectedBytes: Int, spanBytes: Int)
         /// A tensor given to `write` whose scalar count does not match its shape.
         case inconsistentTensor(tensor: String)
+        /// A tensor given to `write` under the reserved name `__metadata__`.
+        case reservedName(tensor: String)
         /// Reading or writing the file failed.
         case io(String)
     }
@@ -81,6 +83,8 @@ public struct SafetensorsError: Error, Equatable, CustomStringConvertible {
                 "\(spanBytes)-byte span"
         case let .inconsistentTensor(tensor):
             what = "was asked to store tensor '\(tensor)' whose scalars do not match its shape"
+        case let .reservedName(tensor):
+            what = "cannot store a tensor named '\(tensor)': the name is reserved for the metadata"
         case let .io(message):
             what = "could not be accessed: \(message)"
         }
