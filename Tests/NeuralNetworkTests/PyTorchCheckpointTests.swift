@@ -2,6 +2,7 @@
 import Foundation
 import Testing
 @testable import NeuralNetwork
+import Tensors
 
 /// Reads the checkpoints `Fixtures/make_torch_checkpoints.py` wrote with torch and compares every tensor with the
 /// safetensors copy of the same state dict; then feeds mutated and hand-built files that must be refused.
@@ -150,6 +151,11 @@ struct PyTorchCheckpointTests {
         if case .invalidShape(tensor: "w", _)? = Self.reason(Self.legacy(
             state: Self.oneTensor(offset: 0, size: [huge, huge], stride: [0, 0]), keys: ["0"], storages: [[1, 2, 3, 4]])) {
         } else { Issue.record("an absurd size was not refused as invalidShape") }
+        // A zero-stride view with more elements than its storage (what `expand` makes), 1000 from 4.
+        if case .invalidStorage(tensor: "w", _)? = Self.reason(Self.legacy(
+            state: Self.oneTensor(offset: 0, size: [[0xE8, 0x03, 0, 0]], stride: [0]), keys: ["0"],
+            storages: [[1, 2, 3, 4]])) {
+        } else { Issue.record("a view larger than its storage was not refused") }
         // The storage the tensor names is absent.
         if case .invalidStorage(tensor: "w", _)? = Self.reason(Self.legacy(
             state: Self.oneTensor(offset: 0, size: [[2]], stride: [1]))) {
@@ -202,6 +208,30 @@ struct PyTorchCheckpointTests {
         for at in [entry + 20, entry + 24] { shrunk[at] = 16; shrunk[at + 1] = 0 }
         if case .invalidStorage(tensor: "stem.conv.weight", _)? = Self.reason(shrunk) {
         } else { Issue.record("a storage too short for its view was not refused") }
+    }
+
+    /// Random byte mutations of both torch files: each read either succeeds or throws the typed error; a crash
+    /// (out-of-bounds read, overflow trap, huge allocation) would end the test process.
+    @Test(arguments: ["torch_state_legacy.pth", "torch_state_zip.pth"])
+    func randomMutationsNeverCrash(file: String) throws {
+        let original = try Self.bytes(file)
+        var generator = SeededGenerator(seed: 11)
+        var refused = 0
+        for _ in 0..<3000 {
+            var mutated = original
+            let changes = 1 + Int(generator.next() % 4)
+            for _ in 0..<changes {
+                let at = Int(generator.next() % UInt64(mutated.count))
+                mutated[at] = UInt8(truncatingIfNeeded: generator.next())
+            }
+            do {
+                _ = try PyTorchCheckpoint.readOrdered(data: Data(mutated), name: "mutated")
+            } catch is PyTorchCheckpointError {
+                refused += 1
+            }
+        }
+        // Most mutations land in tensor data and still read; a good share hit structure and must be refused.
+        #expect(refused > 100)
     }
 
     static func centralDirectoryStart(_ zip: [UInt8]) throws -> Int {

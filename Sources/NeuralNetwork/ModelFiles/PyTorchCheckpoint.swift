@@ -15,7 +15,8 @@ import Foundation
 ///
 /// Every tensor becomes Float32: F16, BF16 and F64 are converted; integer and boolean storages (such as
 /// BatchNorm's int64 `num_batches_tracked`) are converted too, exactly while |value| ≤ 2²⁴. Importers that
-/// have no use for `num_batches_tracked` simply ignore the key.
+/// have no use for `num_batches_tracked` simply ignore the key. A view with more elements than its storage
+/// (a zero stride, as `Tensor.expand` makes) is refused; save such tensors `.contiguous()`.
 public enum PyTorchCheckpoint {
     /// The most elements one tensor or storage may hold (2³¹), far above any real layer.
     public static let maximumElements = 1 << 31
@@ -83,13 +84,14 @@ public enum PyTorchCheckpoint {
         }
         var storages: [String: UnsafeRawBufferPointer] = [:]
         var position = unpickler.position
+        let sizes = elementSizes(in: root)
         for item in keyList.items {
             guard case let .string(key) = item else { throw fail(.invalidPickle("a storage key is not a string")) }
             guard position <= bytes.count - 8 else { throw fail(.truncated("storage '\(key)' has no element count")) }
             var count: UInt64 = 0
             for index in (0..<8).reversed() { count = count << 8 | UInt64(bytes[position + index]) }
             position += 8
-            let size = elementSize(ofStorageKey: key, in: root)
+            let size = sizes[key] ?? 1
             guard count <= UInt64(maximumElements) else {
                 throw fail(.limitExceeded("storage '\(key)' declares \(count) elements"))
             }
@@ -139,13 +141,15 @@ public enum PyTorchCheckpoint {
         }
     }
 
-    /// The element size of the storage `key` as the state dict's tensors name it (1 when no tensor uses it).
-    private static func elementSize(ofStorageKey key: String, in root: PickleValue) -> Int {
-        guard case let .dict(dict) = root else { return 1 }
+    /// The element size of each storage as the state dict's tensors name it (a storage no tensor uses is
+    /// absent and read as bytes).
+    private static func elementSizes(in root: PickleValue) -> [String: Int] {
+        guard case let .dict(dict) = root else { return [:] }
+        var sizes: [String: Int] = [:]
         for value in dict.values {
-            if case let .tensor(stored) = value, stored.storageKey == key { return elementSize(ofType: stored.storageType) }
+            if case let .tensor(stored) = value { sizes[stored.storageKey] = elementSize(ofType: stored.storageType) }
         }
-        return 1
+        return sizes
     }
 
     private static func materialise(_ root: PickleValue, storages: [String: UnsafeRawBufferPointer],
@@ -189,6 +193,12 @@ public enum PyTorchCheckpoint {
         let available = storage.count / elementBytes
         guard storage.count % elementBytes == 0 else {
             throw fail(.invalidStorage(tensor: name, problem: "\(storage.count) bytes is not a whole number of elements"))
+        }
+        // A view with more elements than its storage repeats elements (a zero stride, as `expand` makes); state
+        // dicts hold no such views, and refusing them bounds the memory a hostile file can claim by its size.
+        guard count <= available else {
+            throw fail(.invalidStorage(tensor: name, problem: "size \(size) has \(count) elements but the storage " +
+                "only \(available)"))
         }
         if count > 0 {
             // The furthest element the view reaches: offset + Σ (sizeᵢ − 1)·strideᵢ, checked for overflow.
