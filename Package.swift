@@ -62,7 +62,9 @@ let package = Package(
         .testTarget(
             name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "Tensors"],
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-        .testTarget(name: "ImageDataTests", dependencies: ["ImageData", "Tensors"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ImageDataTests", dependencies: ["ImageData", "Tensors", "CTurboJPEG", "CPNG", "CArchive"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "FineTuningTests", dependencies: ["FineTuning"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: swiftSettings),
         .testTarget(name: "GraftServiceTests", dependencies: ["GraftService"], swiftSettings: swiftSettings),
