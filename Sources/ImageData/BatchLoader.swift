@@ -4,7 +4,7 @@ import Foundation
 import Tensors
 
 /// One batch: images as N×C×H×W, their labels, and which dataset samples they are.
-public struct Batch: Sendable {
+public struct Batch: Sendable, Equatable {
     public var images: Tensor
     public var labels: [Int]
     public var sampleIndices: [Int]
