@@ -57,6 +57,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
+        // MARK: - Benchmarks (bench/): side-by-side measurements, not part of the product
+        .executableTarget(
+            name: "imagebench", dependencies: ["ImageData", "CTurboJPEG"], path: "bench/imagebench",
+            swiftSettings: swiftSettings),
+
         // MARK: - Tests: one target per library target
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], swiftSettings: swiftSettings),
         .testTarget(
