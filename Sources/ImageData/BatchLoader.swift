@@ -47,24 +47,51 @@ public struct BatchLoaderOptions: Sendable {
 /// Produces the batches of one epoch in order on a background thread. Call ``next()`` until it returns nil;
 /// ``cancel()`` (or dropping the loader) stops the producer.
 public final class BatchLoader: @unchecked Sendable {
-    public let dataset: Dataset
-    public let spec: InputSpec
-    public let options: BatchLoaderOptions
-    /// The dataset indices in the order this epoch visits them.
-    public let order: [Int]
-    public let batchCount: Int
-    private let cache: ImageCache?
-
-    private let condition = NSCondition()
-    private var ready: [Int: Result<Batch, Error>] = [:]
-    private var nextToConsume = 0
-    private var cancelled = false
-    private var producerFinished = false
+    let pipeline: BatchPipeline
 
     /// - Parameters:
     ///   - indices: which samples of `dataset` make up the epoch (for example a split's training indices).
     ///   - cache: reused across epochs when it matches `dataset.identifier` and `spec`; ignored otherwise.
     public init(dataset: Dataset, indices: [Int], spec: InputSpec, options: BatchLoaderOptions, cache: ImageCache? = nil) {
+        pipeline = BatchPipeline(dataset: dataset, indices: indices, spec: spec, options: options, cache: cache)
+        pipeline.start()
+    }
+
+    deinit { pipeline.cancel() }
+
+    public var dataset: Dataset { pipeline.dataset }
+    public var spec: InputSpec { pipeline.spec }
+    public var options: BatchLoaderOptions { pipeline.options }
+    /// The dataset indices in the order this epoch visits them.
+    public var order: [Int] { pipeline.order }
+    public var batchCount: Int { pipeline.batchCount }
+
+    /// The next batch, waiting for it if it is still being prepared; nil after the last one. Throws the
+    /// error of a sample that failed to load (its message names the file).
+    public func next() throws -> Batch? { try pipeline.next() }
+
+    /// Stops producing; pending and later ``next()`` calls return nil.
+    public func cancel() { pipeline.cancel() }
+}
+
+/// The shared state of a ``BatchLoader`` and its producer thread. The thread holds only this object, never the
+/// loader, so dropping the loader cancels the producer and lets both go.
+final class BatchPipeline: @unchecked Sendable {
+    let dataset: Dataset
+    let spec: InputSpec
+    let options: BatchLoaderOptions
+    let order: [Int]
+    let batchCount: Int
+    private let cache: ImageCache?
+    /// Signalled once when the producer thread has returned.
+    let finished = DispatchSemaphore(value: 0)
+
+    private let condition = NSCondition()
+    private var ready: [Int: Result<Batch, Error>] = [:]
+    private var nextToConsume = 0
+    private var cancelled = false
+
+    init(dataset: Dataset, indices: [Int], spec: InputSpec, options: BatchLoaderOptions, cache: ImageCache?) {
         self.dataset = dataset
         self.spec = spec
         self.options = options
@@ -77,16 +104,18 @@ public final class BatchLoader: @unchecked Sendable {
         self.order = order
         batchCount = options.dropsLast ? order.count / options.batchSize
             : (order.count + options.batchSize - 1) / options.batchSize
-        let thread = Thread { [weak self] in self?.produce() }
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            produce()
+            finished.signal()
+        }
         thread.name = "graft.batch-loader"
         thread.start()
     }
 
-    deinit { cancel() }
-
-    /// The next batch, waiting for it if it is still being prepared; nil after the last one. Throws the
-    /// error of a sample that failed to load (its message names the file).
-    public func next() throws -> Batch? {
+    func next() throws -> Batch? {
         condition.lock()
         defer { condition.unlock() }
         guard nextToConsume < batchCount, !cancelled else { return nil }
@@ -97,8 +126,7 @@ public final class BatchLoader: @unchecked Sendable {
         return try result.get()
     }
 
-    /// Stops producing; pending ``next()`` calls return nil.
-    public func cancel() {
+    func cancel() {
         condition.lock()
         cancelled = true
         condition.broadcast()
@@ -120,10 +148,6 @@ public final class BatchLoader: @unchecked Sendable {
             condition.broadcast()
             condition.unlock()
         }
-        condition.lock()
-        producerFinished = true
-        condition.broadcast()
-        condition.unlock()
     }
 
     /// Decodes, preprocesses and normalises batch `batchIndex`; samples are spread over `workers` threads, each

@@ -107,3 +107,22 @@ import Testing
         #expect(try loader.next() == nil)
     }
 }
+
+@Suite struct BatchLoaderLifetimeTests {
+    @Test func droppingAnUndrainedLoaderStopsItsThread() throws {
+        weak var weakLoader: BatchLoader?
+        let pipeline: BatchPipeline
+        do {
+            let loader = BatchLoader(
+                dataset: BatchLoaderTests.memoryDataset(), indices: Array(0..<10), spec: BatchLoaderTests.spec,
+                options: BatchLoaderOptions(batchSize: 1, prefetch: 1))
+            weakLoader = loader
+            pipeline = loader.pipeline
+            _ = try loader.next()
+        }
+        #expect(weakLoader == nil)
+        // The producer was waiting for a free prefetch slot; the loader's deinit must have woken and ended it.
+        // (A generous liveness bound, not a performance limit.)
+        #expect(pipeline.finished.wait(timeout: .now() + 60) == .success)
+    }
+}
