@@ -110,7 +110,8 @@ public enum ImageDecoder {
         guard width > 0, height > 0 else {
             throw ImageDataError.corrupt(file: fileName, reason: "header declares \(width)×\(height) pixels")
         }
-        if width.multipliedReportingOverflow(by: height).partialValue > limit || width > limit || height > limit {
+        let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
+        if overflow || pixels > limit {
             throw ImageDataError.tooManyPixels(file: fileName, width: width, height: height, limit: limit)
         }
     }

@@ -62,6 +62,8 @@ public struct ImageFolderSource: Sendable {
     private struct Entries {
         var folders: [URL] = []
         var files: [URL] = []
+        /// Symbolic links are never followed: a dataset must not reach outside its own folder.
+        var links: [URL] = []
     }
 
     private struct Probed {
@@ -80,6 +82,7 @@ public struct ImageFolderSource: Sendable {
         var entries = Entries()
         for name in names.sorted() where !name.hasPrefix(".") && name != "__MACOSX" {
             let url = folder.appendingPathComponent(name)
+            if isSymbolicLink(url) { entries.links.append(url); continue }
             var isFolder: ObjCBool = false
             guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else { continue }
             if isFolder.boolValue { entries.folders.append(url) } else { entries.files.append(url) }
@@ -92,6 +95,9 @@ public struct ImageFolderSource: Sendable {
         let entries = try visibleEntries(folder)
         for file in entries.files {
             report.skipped.append(.init(path: relative(file, root), reason: "not inside a class folder"))
+        }
+        for link in entries.links {
+            report.skipped.append(.init(path: relative(link, root), reason: "symbolic link (not followed)"))
         }
         var result: [String: [Probed]] = [:]
         for classFolder in entries.folders {
@@ -130,6 +136,10 @@ public struct ImageFolderSource: Sendable {
         }
         for name in names.sorted() {
             let url = folder.appendingPathComponent(name)
+            if isSymbolicLink(url) {
+                report.skipped.append(.init(path: relative(url, root), reason: "symbolic link (not followed)"))
+                continue
+            }
             var isFolder: ObjCBool = false
             guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else { continue }
             if name.hasPrefix(".") || name == "__MACOSX" {
@@ -172,6 +182,10 @@ public struct ImageFolderSource: Sendable {
             }
         }
         return (Dataset(identifier: "folder:\(root.path)#\(suffix)", classNames: classNames, samples: samples), tiny)
+    }
+
+    private func isSymbolicLink(_ url: URL) -> Bool {
+        (try? FileManager.default.attributesOfItem(atPath: url.path)[.type] as? FileAttributeType) == .typeSymbolicLink
     }
 
     private func relative(_ url: URL, _ root: URL) -> String {

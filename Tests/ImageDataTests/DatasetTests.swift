@@ -32,6 +32,9 @@ import Testing
         try Data("text".utf8).write(to: root.appendingPathComponent("pears/fake.jpg"))
         try FileManager.default.createDirectory(at: root.appendingPathComponent("plums"), withIntermediateDirectories: true)
         try Self.writePNG(root.appendingPathComponent("stray.png"))
+        try FileManager.default.createSymbolicLink(
+            at: root.appendingPathComponent("apples/link.png"), withDestinationURL: root.appendingPathComponent("stray.png"))
+        try FileManager.default.createSymbolicLink(at: root.appendingPathComponent("etc"), withDestinationURL: URL(fileURLWithPath: "/etc"))
 
         let loaded = try ImageFolderSource().load(root)
         #expect(loaded.validation == nil)
@@ -47,6 +50,8 @@ import Testing
         #expect(reasons["pears/cut.jpg"]?.contains("truncated") == true)
         #expect(reasons["pears/fake.jpg"]?.contains("not a supported image") == true)
         #expect(reasons["stray.png"] == "not inside a class folder")
+        #expect(reasons["apples/link.png"] == "symbolic link (not followed)")
+        #expect(reasons["etc"] == "symbolic link (not followed)")
         #expect(report.errors.map(\.code) == ["empty_class"])
         #expect(report.errors.first?.className == "plums")
         #expect(!report.isUsable)
