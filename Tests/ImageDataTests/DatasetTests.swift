@@ -217,3 +217,45 @@ import Testing
         #expect(items == again)
     }
 }
+
+@Suite struct DatasetSourceTests {
+    @Test func everySourceKindLoadsThroughOneEntryPoint() throws {
+        let folder = TestImages.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for i in 0..<6 {
+            try ImageFolderTests.writePNG(folder.appendingPathComponent("tree/a/\(i).png"))
+            try ImageFolderTests.writePNG(folder.appendingPathComponent("tree/b/\(i).png"))
+        }
+        let loader = DatasetLoader()
+        let fromFolder = try loader.load(.folder(folder.appendingPathComponent("tree")))
+        #expect(fromFolder.training.classCounts == [6, 6])
+
+        let png = [UInt8](try Data(contentsOf: folder.appendingPathComponent("tree/a/0.png")))
+        let archive = folder.appendingPathComponent("up.tar.gz")
+        TestArchives.write(
+            (0..<3).flatMap { i in [TestArchives.Entry(path: "x/\(i).png", type: .file(png)), .init(path: "y/\(i).png", type: .file(png))] },
+            kind: .tarGz, to: archive)
+        let fromArchive = try loader.load(.archive(archive, extractTo: folder.appendingPathComponent("up")))
+        #expect(fromArchive.training.classNames == ["x", "y"])
+        #expect(fromArchive.report.warnings.map(\.code) == ["few_images", "few_images"])
+
+        let images = folder.appendingPathComponent("i.idx"), labels = folder.appendingPathComponent("l.idx")
+        try Data(IDXTests.imageBytes()).write(to: images)
+        try Data(IDXTests.labelBytes()).write(to: labels)
+        let fromIDX = try loader.load(.idx(images: images, labels: labels, classNames: nil, classes: [1, 2], perClassLimit: nil))
+        #expect(fromIDX.training.classNames == ["1", "2"] && fromIDX.training.classCounts == [2, 3])
+        #expect(fromIDX.report.errors.isEmpty && fromIDX.report.warnings.map(\.code).contains("tiny_images"))
+    }
+
+    @Test func trainingAndValidationUsesTheExplicitSplitOrAStratifiedOne() throws {
+        let samples = (0..<20).map { Sample(label: $0 % 2, source: .pixels(ByteImage(width: 1, height: 1, channels: 1)), name: "s\($0)") }
+        let dataset = Dataset(identifier: "d", classNames: ["a", "b"], samples: samples)
+        let loaded = LoadedDataset(training: dataset, validation: nil, report: ValidationReport())
+        let (training, validation) = loaded.trainingAndValidation(validationFraction: 0.2, seed: 3)
+        #expect(training.classCounts == [8, 8] && validation.classCounts == [2, 2])
+        #expect(training.identifier != validation.identifier && training.identifier.hasPrefix("d#"))
+        let explicit = LoadedDataset(training: dataset, validation: dataset.subset([0, 1]), report: ValidationReport())
+        #expect(explicit.trainingAndValidation(validationFraction: 0.2, seed: 3).validation.count == 2)
+        #expect(explicit.trainingAndValidation(validationFraction: 0.2, seed: 3).training.count == 20)
+    }
+}

@@ -189,3 +189,23 @@ import Testing
         }
     }
 }
+
+@Suite struct ExifParserRobustnessTests {
+    /// Random bytes written over the Exif segment and random segment lengths: the parser stays inside the
+    /// buffer and answers with some orientation.
+    @Test func randomisedExifBlocksNeverCrash() {
+        let jpeg = TestImages.withEXIF(TestImages.jpeg(TestImages.gradient(width: 8, height: 8, channels: 1)), orientation: 6, bigEndian: false)
+        var generator = SeededGenerator(seed: 99)
+        for _ in 0..<2000 {
+            var bytes = [UInt8](jpeg)
+            let changes = 1 + Int(generator.next() % 6)
+            for _ in 0..<changes {
+                // Target the APP1 header and TIFF body (bytes 2..<60) where the parser does its arithmetic.
+                bytes[2 + Int(generator.next() % 58)] = UInt8(truncatingIfNeeded: generator.next())
+            }
+            let cut = Int(generator.next() % UInt64(bytes.count))
+            let value = bytes.prefix(cut).withUnsafeBytes { Orientation.fromJPEG($0) }
+            #expect(Orientation.allCases.contains(value))
+        }
+    }
+}
