@@ -65,11 +65,14 @@ enum JPEGDecoder {
         // Pillow's draft mode also trades exactness for speed once it scales in the DCT domain.
         let flags = factor.num == factor.denom ? 0 : (TJFLAG_FASTDCT | TJFLAG_FASTUPSAMPLE)
 
-        var pixels = [UInt8](repeating: 0, count: width * height * bytesPerPixel)
-        let status = pixels.withUnsafeMutableBufferPointer { output in
-            tjDecompress2(
+        // The decompressor writes every byte (on a premature end it fills the rest), so skip zeroing.
+        var status: Int32 = 0
+        let pixels = [UInt8](unsafeUninitializedCapacity: width * height * bytesPerPixel) { output, count in
+            status = tjDecompress2(
                 handle, bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt(bytes.count),
                 output.baseAddress, Int32(width), 0, Int32(height), Int32(pixelFormat.rawValue), Int32(flags))
+            if status != 0 { output.initialize(repeating: 0) }  // never expose stale memory after a failure
+            count = output.count
         }
         if status != 0 {
             let message = String(cString: tjGetErrorStr2(handle))

@@ -88,16 +88,23 @@ extension Image where Pixel == UInt8 {
         let firstRow = rows.starts.min()!
         let lastRow = zip(rows.starts, rows.counts).map { $0 + $1 }.max()!
         let rowLength = outWidth * c
-        var intermediate = [Float](repeating: 0, count: (lastRow - firstRow) * rowLength)
-        var output = [UInt8](repeating: 0, count: outHeight * rowLength)
+        // Both buffers are written in full by the passes below, so they start uninitialised (no memset).
+        var intermediate = [Float](unsafeUninitializedCapacity: (lastRow - firstRow) * rowLength) { $1 = $0.count }
+        var output = [UInt8](unsafeUninitializedCapacity: outHeight * rowLength) { $1 = $0.count }
 
         pixels.withUnsafeBufferPointer { source in
             intermediate.withUnsafeMutableBufferPointer { middle in
                 columns.weights.withUnsafeBufferPointer { weights in
-                    for y in firstRow..<lastRow {
-                        let input = source.baseAddress! + y * width * c
-                        let row = middle.baseAddress! + (y - firstRow) * rowLength
-                        Self.horizontalPass(input, row, columns, weights.baseAddress!, outWidth, c)
+                    columns.starts.withUnsafeBufferPointer { starts in
+                        columns.counts.withUnsafeBufferPointer { counts in
+                            for y in firstRow..<lastRow {
+                                let input = source.baseAddress! + y * width * c
+                                let row = middle.baseAddress! + (y - firstRow) * rowLength
+                                Self.horizontalPass(
+                                    input, row, starts.baseAddress!, counts.baseAddress!, weights.baseAddress!,
+                                    columns.stride, outWidth, c)
+                            }
+                        }
                     }
                 }
             }
@@ -128,15 +135,15 @@ extension Image where Pixel == UInt8 {
     /// One source row (`width × c` bytes) filtered into one intermediate row (`outWidth × c` floats).
     @inline(__always)
     private static func horizontalPass(
-        _ input: UnsafePointer<UInt8>, _ row: UnsafeMutablePointer<Float>, _ taps: ResampleTaps,
-        _ weights: UnsafePointer<Float>, _ outWidth: Int, _ c: Int
+        _ input: UnsafePointer<UInt8>, _ row: UnsafeMutablePointer<Float>, _ starts: UnsafePointer<Int>,
+        _ counts: UnsafePointer<Int>, _ weights: UnsafePointer<Float>, _ stride: Int, _ outWidth: Int, _ c: Int
     ) {
         if c == 3 {
             for x in 0..<outWidth {
-                let w = weights + x * taps.stride
-                var p = input + taps.starts[x] * 3
+                let w = weights + x * stride
+                var p = input + starts[x] * 3
                 var r: Float = 0, g: Float = 0, b: Float = 0
-                for k in 0..<taps.counts[x] {
+                for k in 0..<counts[x] {
                     r += w[k] * Float(p[0])
                     g += w[k] * Float(p[1])
                     b += w[k] * Float(p[2])
@@ -148,10 +155,10 @@ extension Image where Pixel == UInt8 {
             }
         } else {
             for x in 0..<outWidth {
-                let w = weights + x * taps.stride
-                let p = input + taps.starts[x]
+                let w = weights + x * stride
+                let p = input + starts[x]
                 var v: Float = 0
-                for k in 0..<taps.counts[x] { v += w[k] * Float(p[k]) }
+                for k in 0..<counts[x] { v += w[k] * Float(p[k]) }
                 row[x] = v
             }
         }
