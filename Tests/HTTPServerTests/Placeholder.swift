@@ -1,1 +1,1 @@
-// Tests for HTTPServer land with its issue.
+// Placeholder.
