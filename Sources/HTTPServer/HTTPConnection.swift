@@ -138,8 +138,6 @@ final class HTTPConnection {
             logger.debug("client left during the body", metadata: ["request_id": "\(requestId)"])
             return false
         }
-        defer { body.discard() }
-
         let request = Request(head: head, pathParameters: parameters, body: body, trailers: trailers,
                               requestId: requestId, remoteAddress: remoteAddress)
         var response: Response
@@ -148,6 +146,8 @@ final class HTTPConnection {
         } catch {
             response = ErrorBody.response(for: error, requestId: requestId, logger: logger)
         }
+        // Before answering, so a client that got its response never finds the spooled file still there.
+        body.discard()
         return send(response, for: head, requestId: requestId, started: started)
     }
 

@@ -33,7 +33,6 @@ public final class HTTPServer: @unchecked Sendable {
     private var connections: [Int: HTTPConnection] = [:]
     private var nextConnectionId = 0
     private var acceptThreadDone = false
-    private var signalSources: [DispatchSourceSignal] = []
     /// A random prefix making request ids unique across restarts.
     let instancePrefix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
 
@@ -133,31 +132,46 @@ public final class HTTPServer: @unchecked Sendable {
             POSIX.close(listener)
             listener = -1
         }
-        for source in signalSources { source.cancel() }
-        signalSources = []
         state = .stopped
         lock.broadcast()
         lock.unlock()
         logger.info("stopped")
     }
 
-    /// Shuts down gracefully on SIGTERM or SIGINT (their default actions are replaced while the server runs).
+    /// Shuts down gracefully on SIGTERM or SIGINT (replacing their default actions for the whole process; every
+    /// server that asked is shut down when one arrives).
     public func stopOnTerminationSignals(gracePeriod: Double? = nil) {
-        lock.lock()
-        defer { lock.unlock() }
-        for signal in POSIX.terminationSignals {
-            POSIX.ignoreDefaultAction(of: signal)
-            let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
-            source.setEventHandler { [weak self] in
-                guard let self else { return }
-                self.logger.info("termination signal received; shutting down", metadata: ["signal": "\(signal)"])
-                // Off the dispatch queue's thread: shutdown blocks until connections end.
-                Thread { self.shutdown(gracePeriod: gracePeriod) }.start()
+        Self.signalLock.lock()
+        defer { Self.signalLock.unlock() }
+        Self.signalObservers.append((self, gracePeriod))
+        guard !Self.signalHandlerInstalled else { return }
+        do {
+            let pipe = try POSIX.installTerminationHandler()
+            Self.signalHandlerInstalled = true
+            let watcher = Thread {
+                while let signal = POSIX.readSignal(pipe) {
+                    Self.signalLock.lock()
+                    let observers = Self.signalObservers
+                    Self.signalObservers = []
+                    Self.signalLock.unlock()
+                    // No server is listening for it any more: let the signal do what it would have done.
+                    if observers.isEmpty { POSIX.reraiseWithDefaultAction(signal) }
+                    for (server, grace) in observers {
+                        server.logger.info("termination signal received; shutting down", metadata: ["signal": "\(signal)"])
+                        Thread { server.shutdown(gracePeriod: grace) }.start()
+                    }
+                }
             }
-            source.resume()
-            signalSources.append(source)
+            watcher.name = "http-signals"
+            watcher.start()
+        } catch {
+            logger.error("could not install the termination-signal handler", metadata: ["error": "\(error)"])
         }
     }
+
+    private static let signalLock = NSLock()
+    nonisolated(unsafe) private static var signalObservers: [(HTTPServer, Double?)] = []
+    nonisolated(unsafe) private static var signalHandlerInstalled = false
 
     // MARK: - Accepting
 

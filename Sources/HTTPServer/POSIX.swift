@@ -192,11 +192,44 @@ enum POSIX {
 
     // MARK: - Signals and time
 
-    /// The numbers of SIGTERM and SIGINT.
-    static let terminationSignals: [Int32] = [SIGTERM, SIGINT]
+    /// Installs a SIGTERM and SIGINT handler that writes the signal number to a pipe (the async-signal-safe way
+    /// to leave a handler) and returns the pipe's read end, for a thread to block on with `readSignal`.
+    /// A handler rather than a dispatch source: on Linux an ignored process-directed signal is dropped before a
+    /// signalfd in one thread could see it.
+    static func installTerminationHandler() throws -> Int32 {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw SystemCallError.current("pipe") }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        terminationPipe = fds[1]
+        for signal in [SIGTERM, SIGINT] {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { number in
+                var byte = UInt8(truncatingIfNeeded: number)
+                _ = write(terminationPipe, &byte, 1)
+            }
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = SA_RESTART
+            guard sigaction(signal, &action, nil) == 0 else { throw SystemCallError.current("sigaction") }
+        }
+        return fds[0]
+    }
 
-    /// Ignores the default action of `signal` so that a dispatch source can observe it instead.
-    static func ignoreDefaultAction(of signal: Int32) { _ = Glibc.signal(signal, SIG_IGN) }
+    /// Restores the default action of `signal` and raises it again (no server wants it any more).
+    static func reraiseWithDefaultAction(_ signal: Int32) {
+        _ = Glibc.signal(signal, SIG_DFL)
+        _ = raise(signal)
+    }
+
+    /// Blocks until a signal number arrives on the pipe from `installTerminationHandler`.
+    static func readSignal(_ fd: Int32) -> Int32? {
+        var byte: UInt8 = 0
+        while true {
+            let count = read(fd, &byte, 1)
+            if count == 1 { return Int32(byte) }
+            if count < 0 && errno == EINTR { continue }
+            return nil
+        }
+    }
 
     /// Seconds on a monotonic clock.
     static func monotonicSeconds() -> Double {
@@ -231,6 +264,9 @@ enum POSIX {
         return "\(String(cString: host)):\(portOf(storage))"
     }
 }
+
+/// Write end of the termination-signal pipe, read by the signal handler (which cannot capture context).
+nonisolated(unsafe) private var terminationPipe: Int32 = -1
 
 private extension timeval {
     init(seconds: Double) {
