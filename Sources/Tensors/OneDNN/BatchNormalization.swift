@@ -3,7 +3,8 @@ import CDNNL
 /// oneDNN batch normalisation over N×C×H×W (per channel), with separate scale (γ) and shift (β).
 ///
 /// Training forward computes the batch mean and the biased variance (divides by N·H·W) as outputs; inference
-/// forward reads given statistics. Backward (prop kind `backward`) gives dx, dγ and dβ.
+/// forward reads given statistics. Backward (prop kind `backward`) gives dx, dγ and dβ; with
+/// `globalStatistics` it treats μ and σ² as constants (a BatchNorm running in inference mode).
 public enum BatchNormalization {
     static let scaleShift = dnnl_use_scale.rawValue | dnnl_use_shift.rawValue
 
@@ -20,13 +21,15 @@ public enum BatchNormalization {
     }
 
     public static func backward(
-        diffData: MemoryDescriptor, data: MemoryDescriptor, epsilon: Float, hint: PrimitiveDescriptor
+        diffData: MemoryDescriptor, data: MemoryDescriptor, epsilon: Float, hint: PrimitiveDescriptor,
+        globalStatistics: Bool = false
     ) throws -> PrimitiveDescriptor {
         var desc = dnnl_batch_normalization_desc_t()
         var dmd = diffData.raw, md = data.raw
         let detail = "data \(data), eps \(epsilon)"
+        let flags = globalStatistics ? scaleShift | dnnl_use_global_stats.rawValue : scaleShift
         try check(
-            dnnl_batch_normalization_backward_desc_init(&desc, dnnl_backward, &dmd, &md, epsilon, scaleShift),
+            dnnl_batch_normalization_backward_desc_init(&desc, dnnl_backward, &dmd, &md, epsilon, flags),
             "batch normalization backward", detail)
         return try PrimitiveDescriptor.create(
             &desc, operation: "batch normalization backward", detail: detail, hint: hint)

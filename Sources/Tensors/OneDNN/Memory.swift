@@ -39,6 +39,17 @@ public final class Memory {
         self.owner = base
     }
 
+    /// A memory over `base`'s buffer with a descriptor that addresses part of it (a sub-memory with an offset).
+    public init(sharing base: Memory, as descriptor: MemoryDescriptor) throws {
+        var memory: dnnl_memory_t?
+        var raw = descriptor.raw
+        try check(
+            dnnl_memory_create(&memory, &raw, cpuEngine, base.dataPointer), "memory view", "\(descriptor)")
+        self.handle = memory!
+        self.descriptor = descriptor
+        self.owner = base
+    }
+
     deinit { dnnl_memory_destroy(handle) }
 
     var dataPointer: UnsafeMutableRawPointer {
