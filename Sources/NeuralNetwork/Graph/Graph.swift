@@ -11,6 +11,10 @@ public final class Graph {
     let inputIndices: [[Int]]
     /// The lane plans run on.
     public let context: ComputeContext
+    /// When true, backward also computes the gradient w.r.t. the graph input (gradient checks, saliency).
+    public var inputRequiresGradient = false {
+        didSet { clearPlans() }
+    }
     private var plans: [PlanKey: Plan] = [:]
     private var lastPlan: Plan?
 
@@ -79,7 +83,7 @@ public final class Graph {
         var frozen: [Bool] = []
         for (i, layer) in layers.enumerated() {
             let ownFrozen = !layer.parameters.contains { $0.isTrainable }
-            frozen.append(ownFrozen && inputIndices[i].allSatisfy { $0 < 0 || frozen[$0] })
+            frozen.append(ownFrozen && inputIndices[i].allSatisfy { $0 < 0 ? !inputRequiresGradient : frozen[$0] })
         }
         return frozen
     }
@@ -94,12 +98,14 @@ public final class Graph {
     }
 
     /// Back-propagates `outputGradient` (the loss gradient w.r.t. the last forward's output) through the last
-    /// training forward, adding into every trainable parameter's gradient.
-    public func backward(_ outputGradient: Tensor) throws {
+    /// training forward, adding into every trainable parameter's gradient. Returns the gradient w.r.t. the
+    /// graph input when `inputRequiresGradient` is set.
+    @discardableResult
+    public func backward(_ outputGradient: Tensor) throws -> Tensor? {
         guard let plan = lastPlan, plan.key.mode == .training else {
             preconditionFailure("backward needs a preceding forward in training mode")
         }
-        try plan.backward(outputGradient)
+        return try plan.backward(outputGradient)?.tensor(context: context)
     }
 
     /// The compiled plan for an input shape and mode (created once, then reused).

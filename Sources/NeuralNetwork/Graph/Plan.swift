@@ -36,7 +36,8 @@ final class Plan {
             let frozenNorm = layer is BatchNorm2d && !layer.parameters.contains { $0.isTrainable }
             let options = CompileOptions(
                 mode: training && !frozenNorm ? .training : .inference,
-                needsInputGradient: training && graph.inputIndices[i].contains { $0 >= 0 && !frozen[$0] },
+                needsInputGradient: training
+                    && graph.inputIndices[i].contains { $0 < 0 ? graph.inputRequiresGradient : !frozen[$0] },
                 needsBackward: training, context: context)
             let step = try layer.compile(inputs: inputs, options: options)
             precondition(step.output.dims == shapes[i], "node \(graph.nodes[i].name): \(step.output.dims) vs \(shapes[i])")
@@ -63,19 +64,23 @@ final class Plan {
         return outputs[outputIndex]!
     }
 
-    func backward(_ gradient: Tensor) throws {
+    /// Returns the gradient w.r.t. the graph input when some step computed it.
+    func backward(_ gradient: Tensor) throws -> Memory? {
         precondition(gradient.shape == outputGradient.dims,
                      "output gradient \(gradient.shape) does not match the output \(outputGradient.dims)")
         outputGradient.setPlainScalars(gradient.scalars)
-        var gradients = [Memory?](repeating: nil, count: steps.count)
+        // gradients[steps.count] is the graph input's
+        var gradients = [Memory?](repeating: nil, count: steps.count + 1)
         gradients[outputIndex] = outputGradient
         for i in stride(from: steps.count - 1, through: 0, by: -1) {
             guard runsBackward[i], let dy = gradients[i] else { continue }
             let dxs = try steps[i].backward(dy)
-            for (k, j) in inputIndices[i].enumerated() where j >= 0 && k < dxs.count && runsBackward[j] {
-                gradients[j] = try accumulate(gradients[j], dxs[k], node: j)
+            for (k, j) in inputIndices[i].enumerated() where k < dxs.count && (j < 0 || runsBackward[j]) {
+                let target = j < 0 ? steps.count : j
+                gradients[target] = try accumulate(gradients[target], dxs[k], node: target)
             }
         }
+        return gradients[steps.count]
     }
 
     /// Gradient of a node that feeds several consumers: the sum of what each consumer sends back.

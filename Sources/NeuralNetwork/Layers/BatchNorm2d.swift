@@ -112,7 +112,7 @@ final class CompiledBatchNorm2d: CompiledLayer {
         }
         try state.primitive.execute(
             [(Argument.src, x), (Argument.mean, mean), (Argument.variance, variance),
-             (Argument.diffDst, try state.diffDst(outputGradient)), (Argument.scale, scale),
+             (Argument.diffDst, try state.diffDst(outputGradient)), (Argument.scale, scale), (Argument.shift, shift),
              (Argument.diffSrc, state.diffSrc), (Argument.diffScale, state.diffScale),
              (Argument.diffShift, state.diffShift)], context: context)
         if layer.weight.isTrainable {
