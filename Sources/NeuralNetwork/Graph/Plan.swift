@@ -93,7 +93,7 @@ final class Plan {
         let b = try gradientAdapters[node]!(incoming)
         if let cached = sums[node], cached.memory.descriptor == existing.descriptor, cached.memory !== existing {
             try cached.primitive.execute(
-                [(Argument.multipleSrc(0), existing), (Argument.multipleSrc(1), b), (Argument.dst, cached.memory)],
+                [(PrimitiveArgument.multipleSrc(0), existing), (PrimitiveArgument.multipleSrc(1), b), (PrimitiveArgument.dst, cached.memory)],
                 context: context)
             return cached.memory
         }
@@ -101,7 +101,7 @@ final class Plan {
         let result = try Memory(existing.descriptor)
         let primitive = try pd.makePrimitive()
         try primitive.execute(
-            [(Argument.multipleSrc(0), existing), (Argument.multipleSrc(1), b), (Argument.dst, result)], context: context)
+            [(PrimitiveArgument.multipleSrc(0), existing), (PrimitiveArgument.multipleSrc(1), b), (PrimitiveArgument.dst, result)], context: context)
         if sums[node] == nil { sums[node] = (primitive, result) }
         return result
     }

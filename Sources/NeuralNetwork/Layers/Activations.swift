@@ -57,7 +57,7 @@ final class CompiledEltwise: CompiledLayer {
     }
 
     func forward(_ inputs: [Memory]) throws -> Memory {
-        try forwardPrimitive.execute([(Argument.src, inputs[0]), (Argument.dst, destination)], context: context)
+        try forwardPrimitive.execute([(PrimitiveArgument.src, inputs[0]), (PrimitiveArgument.dst, destination)], context: context)
         if backwardState != nil { savedSource = inputs[0] }
         return destination
     }
@@ -66,7 +66,7 @@ final class CompiledEltwise: CompiledLayer {
         // dx = dy · f′(x)
         guard let state = backwardState, let x = savedSource else { return [] }
         try state.primitive.execute(
-            [(Argument.src, x), (Argument.diffDst, try state.diffDst(outputGradient)), (Argument.diffSrc, state.diffSrc)],
+            [(PrimitiveArgument.src, x), (PrimitiveArgument.diffDst, try state.diffDst(outputGradient)), (PrimitiveArgument.diffSrc, state.diffSrc)],
             context: context)
         return [state.diffSrc]
     }

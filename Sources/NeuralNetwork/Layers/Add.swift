@@ -40,7 +40,7 @@ final class CompiledAdd: CompiledLayer {
 
     func forward(_ inputs: [Memory]) throws -> Memory {
         try primitive.execute(
-            [(Argument.src, inputs[0]), (Argument.src1, try secondAdapter(inputs[1])), (Argument.dst, destination)],
+            [(PrimitiveArgument.src, inputs[0]), (PrimitiveArgument.src1, try secondAdapter(inputs[1])), (PrimitiveArgument.dst, destination)],
             context: context)
         return destination
     }

@@ -85,8 +85,8 @@ final class CompiledBatchNorm2d: CompiledLayer {
             variance.setPlainScalars(layer.runningVariance.value.scalars)
         }
         try forwardPrimitive.execute(
-            [(Argument.src, x), (Argument.dst, destination), (Argument.scale, scale), (Argument.shift, shift),
-             (Argument.mean, mean), (Argument.variance, variance)], context: context)
+            [(PrimitiveArgument.src, x), (PrimitiveArgument.dst, destination), (PrimitiveArgument.scale, scale), (PrimitiveArgument.shift, shift),
+             (PrimitiveArgument.mean, mean), (PrimitiveArgument.variance, variance)], context: context)
         if training {
             // oneDNN gives the biased batch variance; PyTorch's running variance uses the unbiased one.
             let dims = x.dims
@@ -111,10 +111,10 @@ final class CompiledBatchNorm2d: CompiledLayer {
             preconditionFailure("BatchNorm2d backward without a forward that keeps backward state")
         }
         try state.primitive.execute(
-            [(Argument.src, x), (Argument.mean, mean), (Argument.variance, variance),
-             (Argument.diffDst, try state.diffDst(outputGradient)), (Argument.scale, scale), (Argument.shift, shift),
-             (Argument.diffSrc, state.diffSrc), (Argument.diffScale, state.diffScale),
-             (Argument.diffShift, state.diffShift)], context: context)
+            [(PrimitiveArgument.src, x), (PrimitiveArgument.mean, mean), (PrimitiveArgument.variance, variance),
+             (PrimitiveArgument.diffDst, try state.diffDst(outputGradient)), (PrimitiveArgument.scale, scale), (PrimitiveArgument.shift, shift),
+             (PrimitiveArgument.diffSrc, state.diffSrc), (PrimitiveArgument.diffScale, state.diffScale),
+             (PrimitiveArgument.diffShift, state.diffShift)], context: context)
         if layer.weight.isTrainable {
             accumulate(Tensor(shape: [layer.channels], scalars: state.diffScale.plainScalars()), into: layer.weight)
         }

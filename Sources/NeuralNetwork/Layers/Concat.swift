@@ -53,8 +53,8 @@ final class CompiledConcat: CompiledLayer {
     }
 
     func forward(_ inputs: [Memory]) throws -> Memory {
-        var args = inputs.enumerated().map { (Argument.multipleSrc($0.offset), $0.element) }
-        args.append((Argument.dst, destination))
+        var args = inputs.enumerated().map { (PrimitiveArgument.multipleSrc($0.offset), $0.element) }
+        args.append((PrimitiveArgument.dst, destination))
         try primitive.execute(args, context: context)
         return destination
     }
@@ -63,7 +63,7 @@ final class CompiledConcat: CompiledLayer {
         // each input's gradient is its channel range of dy
         let dy = try plainGradient(outputGradient)
         return try slices.map { slice in
-            try slice.reorder.execute([(Argument.src, try Memory(sharing: dy, as: slice.view)), (Argument.dst, slice.memory)],
+            try slice.reorder.execute([(PrimitiveArgument.src, try Memory(sharing: dy, as: slice.view)), (PrimitiveArgument.dst, slice.memory)],
                                       context: context)
             return slice.memory
         }

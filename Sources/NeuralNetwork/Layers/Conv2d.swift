@@ -138,11 +138,11 @@ final class CompiledConv2d: CompiledLayer {
         let x = try sourceAdapter(inputs[0])
         try weightsPlain.write(layer.weight.value, context: context)
         var args: [(Int32, Memory)] = [
-            (Argument.src, x), (Argument.weights, try weightsAdapter(weightsPlain)), (Argument.dst, destination),
+            (PrimitiveArgument.src, x), (PrimitiveArgument.weights, try weightsAdapter(weightsPlain)), (PrimitiveArgument.dst, destination),
         ]
         if let biasMemory, let bias = layer.bias {
             biasMemory.setPlainScalars(bias.value.scalars)
-            args.append((Argument.bias, biasMemory))
+            args.append((PrimitiveArgument.bias, biasMemory))
         }
         try forwardPrimitive.execute(args, context: context)
         if backwardData != nil || backwardWeights != nil { savedSource = inputs[0] }
@@ -154,10 +154,10 @@ final class CompiledConv2d: CompiledLayer {
         guard let source = savedSource else { preconditionFailure("Conv2d backward without a training forward") }
         if let bw = backwardWeights {
             var args: [(Int32, Memory)] = [
-                (Argument.src, try bw.source(source)), (Argument.diffDst, try bw.diffDst(outputGradient)),
-                (Argument.diffWeights, bw.diffWeights),
+                (PrimitiveArgument.src, try bw.source(source)), (PrimitiveArgument.diffDst, try bw.diffDst(outputGradient)),
+                (PrimitiveArgument.diffWeights, bw.diffWeights),
             ]
-            if let db = bw.diffBias { args.append((Argument.diffBias, db)) }
+            if let db = bw.diffBias { args.append((PrimitiveArgument.diffBias, db)) }
             try bw.primitive.execute(args, context: context)
             if layer.weight.isTrainable {
                 accumulate(try bw.diffWeights.tensor(context: context), into: layer.weight)
@@ -169,8 +169,8 @@ final class CompiledConv2d: CompiledLayer {
         guard let bd = backwardData else { return [] }
         try bd.primitive.execute(
             [
-                (Argument.diffDst, try bd.diffDst(outputGradient)), (Argument.weights, try bd.weights(weightsPlain)),
-                (Argument.diffSrc, bd.diffSrc),
+                (PrimitiveArgument.diffDst, try bd.diffDst(outputGradient)), (PrimitiveArgument.weights, try bd.weights(weightsPlain)),
+                (PrimitiveArgument.diffSrc, bd.diffSrc),
             ], context: context)
         return [bd.diffSrc]
     }

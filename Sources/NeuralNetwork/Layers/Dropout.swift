@@ -70,7 +70,7 @@ final class CompiledDropout: CompiledLayer {
         maskPlain.setPlainScalars(layer.nextMask(count: maskPlain.descriptor.elementCount))
         let m = try maskAdapter(maskPlain)
         mask = m
-        try multiply.execute([(Argument.src, inputs[0]), (Argument.src1, m), (Argument.dst, destination)], context: context)
+        try multiply.execute([(PrimitiveArgument.src, inputs[0]), (PrimitiveArgument.src1, m), (PrimitiveArgument.dst, destination)], context: context)
         return destination
     }
 
@@ -78,7 +78,7 @@ final class CompiledDropout: CompiledLayer {
         // dx = dy ⊙ mask (the same mask as forward)
         guard active, let multiply, let mask, let gradient else { return [outputGradient] }
         try multiply.execute(
-            [(Argument.src, try gradientAdapter(outputGradient)), (Argument.src1, mask), (Argument.dst, gradient)],
+            [(PrimitiveArgument.src, try gradientAdapter(outputGradient)), (PrimitiveArgument.src1, mask), (PrimitiveArgument.dst, gradient)],
             context: context)
         return [gradient]
     }

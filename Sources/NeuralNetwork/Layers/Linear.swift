@@ -92,12 +92,12 @@ final class CompiledLinear: CompiledLayer {
         // y = x·wᵀ + b
         try weightsPlain.write(layer.weight.value, context: context)
         var args: [(Int32, Memory)] = [
-            (Argument.src, try sourceAdapter(inputs[0])), (Argument.weights, try weightsAdapter(weightsPlain)),
-            (Argument.dst, destination),
+            (PrimitiveArgument.src, try sourceAdapter(inputs[0])), (PrimitiveArgument.weights, try weightsAdapter(weightsPlain)),
+            (PrimitiveArgument.dst, destination),
         ]
         if let biasMemory, let bias = layer.bias {
             biasMemory.setPlainScalars(bias.value.scalars)
-            args.append((Argument.bias, biasMemory))
+            args.append((PrimitiveArgument.bias, biasMemory))
         }
         try forwardPrimitive.execute(args, context: context)
         if backwardData != nil || backwardWeights != nil { savedSource = inputs[0] }
@@ -109,10 +109,10 @@ final class CompiledLinear: CompiledLayer {
         guard let x = savedSource else { preconditionFailure("Linear backward without a training forward") }
         if let bw = backwardWeights {
             var args: [(Int32, Memory)] = [
-                (Argument.src, try bw.source(x)), (Argument.diffDst, try bw.diffDst(outputGradient)),
-                (Argument.diffWeights, bw.diffWeights),
+                (PrimitiveArgument.src, try bw.source(x)), (PrimitiveArgument.diffDst, try bw.diffDst(outputGradient)),
+                (PrimitiveArgument.diffWeights, bw.diffWeights),
             ]
-            if let db = bw.diffBias { args.append((Argument.diffBias, db)) }
+            if let db = bw.diffBias { args.append((PrimitiveArgument.diffBias, db)) }
             try bw.primitive.execute(args, context: context)
             if layer.weight.isTrainable { accumulate(try bw.diffWeights.tensor(context: context), into: layer.weight) }
             if let db = bw.diffBias, let bias = layer.bias, bias.isTrainable {
@@ -121,8 +121,8 @@ final class CompiledLinear: CompiledLayer {
         }
         guard let bd = backwardData else { return [] }
         try bd.primitive.execute(
-            [(Argument.diffDst, try bd.diffDst(outputGradient)), (Argument.weights, try bd.weights(weightsPlain)),
-             (Argument.diffSrc, bd.diffSrc)], context: context)
+            [(PrimitiveArgument.diffDst, try bd.diffDst(outputGradient)), (PrimitiveArgument.weights, try bd.weights(weightsPlain)),
+             (PrimitiveArgument.diffSrc, bd.diffSrc)], context: context)
         return [bd.diffSrc]
     }
 }

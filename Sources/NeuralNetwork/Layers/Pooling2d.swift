@@ -108,8 +108,8 @@ final class CompiledPooling: CompiledLayer {
     }
 
     func forward(_ inputs: [Memory]) throws -> Memory {
-        var args: [(Int32, Memory)] = [(Argument.src, inputs[0]), (Argument.dst, destination)]
-        if let workspace { args.append((Argument.workspace, workspace)) }
+        var args: [(Int32, Memory)] = [(PrimitiveArgument.src, inputs[0]), (PrimitiveArgument.dst, destination)]
+        if let workspace { args.append((PrimitiveArgument.workspace, workspace)) }
         try forwardPrimitive.execute(args, context: context)
         return destination
     }
@@ -118,9 +118,9 @@ final class CompiledPooling: CompiledLayer {
         // max: dy goes to the arg-max of each window; average: dy / divisor to every element of the window
         guard let state = backwardState else { return [] }
         var args: [(Int32, Memory)] = [
-            (Argument.diffDst, try state.diffDst(outputGradient)), (Argument.diffSrc, state.diffSrc),
+            (PrimitiveArgument.diffDst, try state.diffDst(outputGradient)), (PrimitiveArgument.diffSrc, state.diffSrc),
         ]
-        if let workspace { args.append((Argument.workspace, workspace)) }
+        if let workspace { args.append((PrimitiveArgument.workspace, workspace)) }
         try state.primitive.execute(args, context: context)
         return [state.diffSrc]
     }

@@ -39,7 +39,7 @@ final class CompiledSoftmax: CompiledLayer {
     }
 
     func forward(_ inputs: [Memory]) throws -> Memory {
-        try primitive.execute([(Argument.src, inputs[0]), (Argument.dst, destination)], context: context)
+        try primitive.execute([(PrimitiveArgument.src, inputs[0]), (PrimitiveArgument.dst, destination)], context: context)
         return destination
     }
 
@@ -47,8 +47,8 @@ final class CompiledSoftmax: CompiledLayer {
         // dx = y ⊙ (dy − Σ_k dy_k·y_k)
         guard let state = backwardState else { return [] }
         try state.primitive.execute(
-            [(Argument.dst, destination), (Argument.diffDst, try state.diffDst(outputGradient)),
-             (Argument.diffSrc, state.diffSrc)], context: context)
+            [(PrimitiveArgument.dst, destination), (PrimitiveArgument.diffDst, try state.diffDst(outputGradient)),
+             (PrimitiveArgument.diffSrc, state.diffSrc)], context: context)
         return [state.diffSrc]
     }
 }

@@ -17,7 +17,7 @@ public enum Combine {
         return try PrimitiveDescriptor.create(&desc, operation: "binary", detail: detail)
     }
 
-    /// dst = Σ scale_i · src_i over inputs of equal dims; arguments `Argument.multipleSrc(i)` and dst.
+    /// dst = Σ scale_i · src_i over inputs of equal dims; arguments `PrimitiveArgument.multipleSrc(i)` and dst.
     public static func sum(_ sources: [MemoryDescriptor], destination: MemoryDescriptor, scales: [Float]? = nil)
         throws -> PrimitiveDescriptor
     {
@@ -53,9 +53,9 @@ public enum Combine {
         var sub = dnnl_memory_desc_t()
         var dims = plain.dims
         dims[1] = channels
-        var d = makeDims(dims)
-        var offsets = makeDims([0, offset] + [Int](repeating: 0, count: dims.count - 2))
-        try check(dnnl_memory_desc_init_submemory(&sub, &parent, &d.0, &offsets.0), "sub-memory", "\(plain) at \(offset)")
+        let d = makeDims(dims)
+        let offsets = makeDims([0, offset] + [Int](repeating: 0, count: dims.count - 2))
+        try check(dnnl_memory_desc_init_submemory(&sub, &parent, d, offsets), "sub-memory", "\(plain) at \(offset)")
         return MemoryDescriptor(raw: sub)
     }
 }

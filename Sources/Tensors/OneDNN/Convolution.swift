@@ -52,13 +52,13 @@ public enum Convolution {
         var desc = dnnl_convolution_desc_t()
         var s = source.raw, w = weights.raw, d = destination.raw
         var b = bias?.raw ?? dnnl_memory_desc_t()
-        var st = makeDims(geometry.strides), di = makeDims(geometry.oneDNNDilations)
-        var pl = makeDims(geometry.paddingBegin), pr = makeDims(geometry.paddingEnd)
+        let st = makeDims(geometry.strides), di = makeDims(geometry.oneDNNDilations)
+        let pl = makeDims(geometry.paddingBegin), pr = makeDims(geometry.paddingEnd)
         let detail = describe(source, weights, destination, geometry)
         try check(
             dnnl_dilated_convolution_forward_desc_init(
                 &desc, training ? dnnl_forward_training : dnnl_forward_inference, dnnl_convolution_direct,
-                &s, &w, &b, &d, &st.0, &di.0, &pl.0, &pr.0),
+                &s, &w, &b, &d, st, di, pl, pr),
             "convolution forward", detail)
         return try PrimitiveDescriptor.create(&desc, operation: "convolution forward", detail: detail, postOps: postOps)
     }
@@ -69,12 +69,12 @@ public enum Convolution {
     ) throws -> PrimitiveDescriptor {
         var desc = dnnl_convolution_desc_t()
         var s = diffSource.raw, w = weights.raw, d = diffDestination.raw
-        var st = makeDims(geometry.strides), di = makeDims(geometry.oneDNNDilations)
-        var pl = makeDims(geometry.paddingBegin), pr = makeDims(geometry.paddingEnd)
+        let st = makeDims(geometry.strides), di = makeDims(geometry.oneDNNDilations)
+        let pl = makeDims(geometry.paddingBegin), pr = makeDims(geometry.paddingEnd)
         let detail = describe(diffSource, weights, diffDestination, geometry)
         try check(
             dnnl_dilated_convolution_backward_data_desc_init(
-                &desc, dnnl_convolution_direct, &s, &w, &d, &st.0, &di.0, &pl.0, &pr.0),
+                &desc, dnnl_convolution_direct, &s, &w, &d, st, di, pl, pr),
             "convolution backward data", detail)
         return try PrimitiveDescriptor.create(&desc, operation: "convolution backward data", detail: detail, hint: hint)
     }
@@ -86,13 +86,13 @@ public enum Convolution {
         var desc = dnnl_convolution_desc_t()
         var s = source.raw, w = diffWeights.raw, d = diffDestination.raw
         var b = diffBias?.raw ?? dnnl_memory_desc_t()
-        var st = makeDims(geometry.strides), di = makeDims(geometry.oneDNNDilations)
-        var pl = makeDims(geometry.paddingBegin), pr = makeDims(geometry.paddingEnd)
+        let st = makeDims(geometry.strides), di = makeDims(geometry.oneDNNDilations)
+        let pl = makeDims(geometry.paddingBegin), pr = makeDims(geometry.paddingEnd)
         let detail = describe(source, diffWeights, diffDestination, geometry)
         try check(
             dnnl_dilated_convolution_backward_weights_desc_init(
                 &desc, dnnl_convolution_direct, &s, &w, &b, &d,
-                &st.0, &di.0, &pl.0, &pr.0),
+                st, di, pl, pr),
             "convolution backward weights", detail)
         return try PrimitiveDescriptor.create(
             &desc, operation: "convolution backward weights", detail: detail, hint: hint)

@@ -18,7 +18,7 @@ public final class LayoutAdapter {
         if cached == nil || cached!.source != memory.descriptor {
             cached = (memory.descriptor, try Reorder.make(from: memory.descriptor, to: target), try Memory(target))
         }
-        try cached!.reorder.execute([(Argument.src, memory), (Argument.dst, cached!.memory)], context: context)
+        try cached!.reorder.execute([(PrimitiveArgument.src, memory), (PrimitiveArgument.dst, cached!.memory)], context: context)
         return cached!.memory
     }
 }

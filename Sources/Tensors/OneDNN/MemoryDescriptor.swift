@@ -28,8 +28,8 @@ public struct MemoryDescriptor: Equatable, CustomStringConvertible {
     private static func make(_ dims: [Int], tag: dnnl_format_tag_t) -> MemoryDescriptor {
         precondition(dims.allSatisfy { $0 > 0 }, "memory dims must be positive, got \(dims)")
         var raw = dnnl_memory_desc_t()
-        var d = makeDims(dims)
-        let status = dnnl_memory_desc_init_by_tag(&raw, Int32(dims.count), &d.0, dnnl_f32, tag)
+        let d = makeDims(dims)
+        let status = dnnl_memory_desc_init_by_tag(&raw, Int32(dims.count), d, dnnl_f32, tag)
         precondition(status == dnnl_success, "cannot describe memory \(dims)")
         return MemoryDescriptor(raw: raw)
     }
@@ -82,13 +82,9 @@ public struct MemoryDescriptor: Equatable, CustomStringConvertible {
     }
 }
 
-/// `[Int]` → oneDNN's fixed 12-element dims tuple (unused entries zero).
-func makeDims(_ values: [Int]) -> dnnl_dims_t {
+/// `[Int]` → the 12 entries of oneDNN's `dnnl_dims_t` (unused entries zero), as an array whose buffer is passed
+/// to C (a pointer to a tuple element would only cover that element).
+func makeDims(_ values: [Int]) -> [Int64] {
     precondition(values.count <= 12, "at most 12 dims, got \(values.count)")
-    var t: dnnl_dims_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    withUnsafeMutableBytes(of: &t) { raw in
-        let p = raw.bindMemory(to: Int64.self)
-        for (i, v) in values.enumerated() { p[i] = Int64(v) }
-    }
-    return t
+    return values.map(Int64.init) + [Int64](repeating: 0, count: 12 - values.count)
 }

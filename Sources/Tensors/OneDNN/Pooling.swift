@@ -24,14 +24,14 @@ public enum Pooling {
     ) throws -> PrimitiveDescriptor {
         var desc = dnnl_pooling_v2_desc_t()
         var s = source.raw, d = destination.raw
-        var k = makeDims(kernel), st = makeDims(strides), dil = makeDims([0, 0])
-        var pl = makeDims(paddingBegin), pr = makeDims(paddingEnd)
+        let k = makeDims(kernel), st = makeDims(strides), dil = makeDims([0, 0])
+        let pl = makeDims(paddingBegin), pr = makeDims(paddingEnd)
         let detail = "\(kind) src \(source), dst \(destination), kernel \(kernel), stride \(strides), "
             + "padding \(paddingBegin)/\(paddingEnd)"
         try check(
             dnnl_pooling_v2_forward_desc_init(
                 &desc, training ? dnnl_forward_training : dnnl_forward_inference, kind.algorithm, &s, &d,
-                &st.0, &k.0, &dil.0, &pl.0, &pr.0),
+                st, k, dil, pl, pr),
             "pooling forward", detail)
         return try PrimitiveDescriptor.create(&desc, operation: "pooling forward", detail: detail)
     }
@@ -42,12 +42,12 @@ public enum Pooling {
     ) throws -> PrimitiveDescriptor {
         var desc = dnnl_pooling_v2_desc_t()
         var s = diffSource.raw, d = diffDestination.raw
-        var k = makeDims(kernel), st = makeDims(strides), dil = makeDims([0, 0])
-        var pl = makeDims(paddingBegin), pr = makeDims(paddingEnd)
+        let k = makeDims(kernel), st = makeDims(strides), dil = makeDims([0, 0])
+        let pl = makeDims(paddingBegin), pr = makeDims(paddingEnd)
         let detail = "\(kind) diff src \(diffSource), diff dst \(diffDestination), kernel \(kernel)"
         try check(
             dnnl_pooling_v2_backward_desc_init(
-                &desc, kind.algorithm, &s, &d, &st.0, &k.0, &dil.0, &pl.0, &pr.0),
+                &desc, kind.algorithm, &s, &d, st, k, dil, pl, pr),
             "pooling backward", detail)
         return try PrimitiveDescriptor.create(&desc, operation: "pooling backward", detail: detail, hint: hint)
     }

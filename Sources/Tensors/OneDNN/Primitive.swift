@@ -1,7 +1,7 @@
 import CDNNL
 
 /// Execution-argument indices of oneDNN (`DNNL_ARG_*` macros, which do not import into Swift).
-public enum Argument {
+public enum PrimitiveArgument {
     public static let src: Int32 = 1
     public static let src1: Int32 = 2
     public static let dst: Int32 = 17

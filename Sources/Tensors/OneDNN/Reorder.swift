@@ -15,6 +15,6 @@ public enum Reorder {
     /// One-off reorder (oneDNN's primitive cache makes repeated creation cheap).
     public static func run(from source: Memory, to destination: Memory, context: ComputeContext) throws {
         try make(from: source.descriptor, to: destination.descriptor)
-            .execute([(Argument.src, source), (Argument.dst, destination)], context: context)
+            .execute([(PrimitiveArgument.src, source), (PrimitiveArgument.dst, destination)], context: context)
     }
 }
