@@ -51,19 +51,13 @@ struct Bench: ParsableCommand {
             let labels = (0..<batch).map { _ in Int(generator.next() % 10) }
             let loss = SoftmaxCrossEntropy()
             let parameters = graph.namedParameters()
-            var velocity = parameters.map { [Float](repeating: 0, count: $0.parameter.value.count) }
+            let optimizer = SGD(learningRate: 0.01, momentum: 0.9)
             func step() throws -> Float {
                 for (_, p) in parameters { p.zeroGradient() }
                 let logits = try graph.forward(x, mode: .training)
                 let (value, gradient) = loss(logits: logits, labels: labels)
                 try graph.backward(gradient)
-                // SGD, momentum 0.9, lr 0.01
-                for (index, (_, p)) in parameters.enumerated() where p.isTrainable {
-                    for i in 0..<p.value.count {
-                        velocity[index][i] = 0.9 * velocity[index][i] + p.gradient.scalars[i]
-                        p.value.scalars[i] -= 0.01 * velocity[index][i]
-                    }
-                }
+                optimizer.step(parameters)
                 return value
             }
             _ = try step(); _ = try step()

@@ -79,3 +79,36 @@ import Testing
         #expect(text.contains("layer3_add (Add)"))
     }
 }
+
+@Suite struct ModelFolderTests {
+    @Test func saveAndLoadRoundTripGivesTheSameOutputs() throws {
+        let folder = ModelFileTests.temporaryFile("model")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let manifest = ModelFileTests.resnetManifest()
+        let graph = try Graph(nodes: manifest.nodes, output: "fc", seed: 9, context: ComputeContext(threads: 1))
+        for (_, p) in graph.namedParameters() where p.kind == .buffer {
+            for i in p.value.scalars.indices { p.value.scalars[i] += 0.25 }
+        }
+        try ModelFolder(manifest: manifest, graph: graph).save(to: folder)
+        let loaded = try ModelFolder.load(from: folder, context: ComputeContext(threads: 1))
+        #expect(loaded.manifest == manifest)
+        let x = randomTensor([2, 1, 28, 28], seed: 10)
+        #expect(try loaded.graph.forward(x, mode: .inference) == (try graph.forward(x, mode: .inference)))
+    }
+
+    @Test func weightsThatDoNotMatchTheGraphAreRefusedByName() throws {
+        let folder = ModelFileTests.temporaryFile("model")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let manifest = ModelFileTests.resnetManifest()
+        let graph = try Graph(nodes: manifest.nodes, output: "fc", context: ComputeContext(threads: 1))
+        try ModelFolder(manifest: manifest, graph: graph).save(to: folder)
+        var state = graph.stateDict()
+        state["layer1_conv1.weight"] = Tensor(shape: [16, 16, 3, 1])
+        let weights = folder.appendingPathComponent("weights.safetensors")
+        try Safetensors.write(state, to: weights)
+        #expect(throws: ModelError(
+            "\(weights.path): tensor 'layer1_conv1.weight' has shape [16, 16, 3, 1], expected [16, 16, 3, 3]")) {
+            try ModelFolder.load(from: folder, context: ComputeContext(threads: 1))
+        }
+    }
+}

@@ -27,7 +27,8 @@ public final class Graph {
         try self.init(nodes: nodes, layers: layers, output: output, inputShape: inputShape, context: context)
     }
 
-    /// A graph over existing layers (`nodes[i]` describes `layers[i]`; op and attributes are taken from the layer).
+    /// A graph over existing layers (`nodes[i]` names `layers[i]` and its inputs; the op comes from the layer, and
+    /// the attributes too when the node gives none).
     public init(nodes: [NodeSpec], layers: [Layer], output: String? = nil, inputShape: [Int]? = nil,
                 context: ComputeContext = ComputeContext()) throws {
         precondition(nodes.count == layers.count)
@@ -55,7 +56,11 @@ public final class Graph {
         } else {
             outputIndex = nodes.count - 1
         }
-        self.nodes = zip(nodes, layers).map { NodeSpec(name: $0.name, op: $1.op, attributes: $1.attributes, inputs: $0.inputs) }
+        // Keep attributes as written in model.json; nodes given without attributes take the layer's full set.
+        self.nodes = zip(nodes, layers).map {
+            NodeSpec(name: $0.name, op: $1.op, attributes: $0.attributes.isEmpty ? $1.attributes : $0.attributes,
+                     inputs: $0.inputs)
+        }
         self.layers = layers
         self.inputIndices = inputIndices
         self.context = context

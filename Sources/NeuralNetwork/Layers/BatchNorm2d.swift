@@ -25,7 +25,8 @@ public final class BatchNorm2d: Layer {
     public var parameters: [Parameter] { [weight, bias, runningMean, runningVariance] }
 
     public var attributes: [String: AttributeValue] {
-        ["num_features": .int(channels), "eps": .float(Double(epsilon)), "momentum": .float(Double(momentum))]
+        // Float → shortest decimal → Double, so 1e-5 is written as 1e-05, not 9.999999747378752e-06
+        ["num_features": .int(channels), "eps": .float(Double("\(epsilon)")!), "momentum": .float(Double("\(momentum)")!)]
     }
 
     public func outputShape(for inputShapes: [[Int]], node: String) throws -> [Int] {

@@ -13,7 +13,7 @@ public final class Dropout: Layer {
     }
 
     public var parameters: [Parameter] { [] }
-    public var attributes: [String: AttributeValue] { ["p": .float(Double(probability)), "seed": .int(Int(seed))] }
+    public var attributes: [String: AttributeValue] { ["p": .float(Double("\(probability)")!), "seed": .int(Int(seed))] }
 
     public func outputShape(for inputShapes: [[Int]], node: String) throws -> [Int] {
         guard probability >= 0, probability < 1 else {
