@@ -133,3 +133,16 @@ struct PlanKey: Hashable {
     var inputShape: [Int]
     var mode: Mode
 }
+
+extension Graph {
+    /// What the compiled plan does per node for an input shape and mode: the output layout oneDNN chose, or
+    /// which convolution the node was fused into (for diagnostics, tests and `graft models describe`).
+    public func planLayout(for inputShape: [Int], mode: Mode) throws -> [(node: String, layout: String)] {
+        let plan = try plan(for: inputShape, mode: mode)
+        let fusions = Plan.inferenceFusions(graph: self, frozen: plan.frozen, mode: mode)
+        return nodes.enumerated().map { i, node in
+            if let head = fusions.absorbed[i] { return (node.name, "fused into \(nodes[head].name)") }
+            return (node.name, plan.steps[i].output.description)
+        }
+    }
+}

@@ -29,7 +29,16 @@ final class Plan {
         var outputLayouts: [MemoryDescriptor] = []
         var steps: [CompiledLayer] = []
         var runsBackward: [Bool] = []
+        let fusions = Self.inferenceFusions(graph: graph, frozen: frozen, mode: key.mode)
         for (i, layer) in graph.layers.enumerated() {
+            if let fused = fusions.absorbed[i] {
+                // computed by the convolution it was fused into: pass that result through
+                let step = PassThrough(output: outputLayouts[fused])
+                outputLayouts.append(step.output)
+                steps.append(step)
+                runsBackward.append(false)
+                continue
+            }
             let inputs = graph.inputIndices[i].map { $0 < 0 ? inputMemory.descriptor : outputLayouts[$0] }
             let training = key.mode == .training && !frozen[i]
             // A BatchNorm whose own parameters are frozen always uses its running statistics.
@@ -39,7 +48,13 @@ final class Plan {
                 needsInputGradient: training
                     && graph.inputIndices[i].contains { $0 < 0 ? graph.inputRequiresGradient : !frozen[$0] },
                 needsBackward: training, context: context)
-            let step = try layer.compile(inputs: inputs, options: options)
+            let step: CompiledLayer
+            if let fusion = fusions.heads[i], let conv = layer as? Conv2d, options.mode == .inference {
+                step = try CompiledConv2d(layer: conv, input: inputs[0], outputDims: shapes[i], options: options,
+                                          foldedNorm: fusion.norm, postOps: fusion.postOps)
+            } else {
+                step = try layer.compile(inputs: inputs, options: options)
+            }
             precondition(step.output.dims == shapes[i], "node \(graph.nodes[i].name): \(step.output.dims) vs \(shapes[i])")
             outputLayouts.append(step.output)
             steps.append(step)
@@ -49,6 +64,34 @@ final class Plan {
         self.runsBackward = runsBackward
         outputs = Array(repeating: nil, count: steps.count)
         outputGradient = try Memory(.plain(shapes[graph.outputIndex]))
+    }
+
+    /// Inference-mode Conv2d → BatchNorm2d → ReLU/ReLU6 chains (each link the only consumer of the previous,
+    /// none but the last the graph output) become one convolution with the norm folded in and the activation as
+    /// a post-op.
+    static func inferenceFusions(graph: Graph, frozen: [Bool], mode: Mode)
+        -> (heads: [Int: (norm: BatchNorm2d?, postOps: [PostOp])], absorbed: [Int: Int])
+    {
+        var consumers = [[Int]](repeating: [], count: graph.layers.count)
+        for (i, inputs) in graph.inputIndices.enumerated() { for j in inputs where j >= 0 { consumers[j].append(i) } }
+        func inference(_ i: Int) -> Bool { mode == .inference || frozen[i] }
+        func soleConsumer(_ i: Int) -> Int? {
+            guard consumers[i].count == 1, i != graph.outputIndex, inference(consumers[i][0]) else { return nil }
+            return consumers[i][0]
+        }
+        var heads: [Int: (norm: BatchNorm2d?, postOps: [PostOp])] = [:], absorbed: [Int: Int] = [:]
+        for (i, layer) in graph.layers.enumerated() where layer is Conv2d && inference(i) {
+            var norm: BatchNorm2d?, postOps: [PostOp] = [], last = i
+            if let j = soleConsumer(last), let bn = graph.layers[j] as? BatchNorm2d {
+                norm = bn; absorbed[j] = i; last = j
+            }
+            if let k = soleConsumer(last) {
+                if graph.layers[k] is ReLU { postOps = [.relu]; absorbed[k] = i }
+                if graph.layers[k] is ReLU6 { postOps = [.relu6]; absorbed[k] = i }
+            }
+            if norm != nil || !postOps.isEmpty { heads[i] = (norm, postOps) }
+        }
+        return (heads, absorbed)
     }
 
     /// Still valid while the set of frozen nodes is unchanged.
@@ -105,4 +148,12 @@ final class Plan {
         if sums[node] == nil { sums[node] = (primitive, result) }
         return result
     }
+}
+
+/// A node whose work was fused into an earlier convolution: its output is that convolution's.
+final class PassThrough: CompiledLayer {
+    let output: MemoryDescriptor
+    init(output: MemoryDescriptor) { self.output = output }
+    func forward(_ inputs: [Memory]) throws -> Memory { inputs[0] }
+    func backward(_ outputGradient: Memory) throws -> [Memory] { [outputGradient] }
 }

@@ -8,8 +8,6 @@ public final class Conv2d: Layer {
     /// O×(C/G)×KH×KW, PyTorch's layout.
     public let weight: Parameter
     public let bias: Parameter?
-    /// Element-wise ops fused after the convolution (set by plans for inference; empty when training).
-    var postOps: [PostOp] = []
 
     /// PyTorch's default initialisation (uniform in ±1/√fan-in for weight and bias), from `generator`.
     public init(
@@ -95,16 +93,22 @@ final class CompiledConv2d: CompiledLayer {
     var backwardWeights: (primitive: Primitive, diffDst: LayoutAdapter, source: LayoutAdapter, diffWeights: Memory,
                           diffBias: Memory?)?
 
-    init(layer: Conv2d, input: MemoryDescriptor, outputDims: [Int], options: CompileOptions) throws {
+    /// Inference only: a BatchNorm folded into the weights and bias, and element-wise ops fused after.
+    let foldedNorm: BatchNorm2d?
+
+    init(layer: Conv2d, input: MemoryDescriptor, outputDims: [Int], options: CompileOptions,
+         foldedNorm: BatchNorm2d? = nil, postOps: [PostOp] = []) throws {
         self.layer = layer
         context = options.context
         context.activate()
-        let wDims = layer.weightsDims
-        let biasDesc = layer.bias.map { _ in MemoryDescriptor.plain([layer.outChannels]) }
         let training = options.mode == .training
+        precondition(!training || (foldedNorm == nil && postOps.isEmpty), "fusion is for inference only")
+        self.foldedNorm = foldedNorm
+        let wDims = layer.weightsDims
+        let biasDesc = layer.bias != nil || foldedNorm != nil ? MemoryDescriptor.plain([layer.outChannels]) : nil
         let forward = try Convolution.forward(
             source: .any(input.dims), weights: .any(wDims), bias: biasDesc, destination: .any(outputDims),
-            geometry: layer.geometry, training: training, postOps: training ? [] : layer.postOps)
+            geometry: layer.geometry, training: training, postOps: postOps)
         forwardPrimitive = try forward.makePrimitive()
         output = forward.memoryDescriptor(.dst)
         sourceAdapter = LayoutAdapter(target: forward.memoryDescriptor(.src), context: context)
@@ -136,17 +140,35 @@ final class CompiledConv2d: CompiledLayer {
     func forward(_ inputs: [Memory]) throws -> Memory {
         // y = w ⊛ x + b (then the fused post-ops in inference)
         let x = try sourceAdapter(inputs[0])
-        try weightsPlain.write(layer.weight.value, context: context)
-        var args: [(Int32, Memory)] = [
-            (PrimitiveArgument.src, x), (PrimitiveArgument.weights, try weightsAdapter(weightsPlain)), (PrimitiveArgument.dst, destination),
-        ]
-        if let biasMemory, let bias = layer.bias {
-            biasMemory.setPlainScalars(bias.value.scalars)
-            args.append((PrimitiveArgument.bias, biasMemory))
+        var args: [(Int32, Memory)] = [(PrimitiveArgument.src, x), (PrimitiveArgument.dst, destination)]
+        if let norm = foldedNorm {
+            // BatchNorm after the conv in inference is affine per channel: y = s·(w⊛x + b − μ) + β with
+            // s = γ/√(σ² + ε), so it folds into w' = s·w and b' = s·(b − μ) + β.
+            let (weight, bias) = Self.fold(layer, norm)
+            try weightsPlain.write(weight, context: context)
+            biasMemory!.setPlainScalars(bias)
+        } else {
+            try weightsPlain.write(layer.weight.value, context: context)
+            if let bias = layer.bias { biasMemory!.setPlainScalars(bias.value.scalars) }
         }
+        args.append((PrimitiveArgument.weights, try weightsAdapter(weightsPlain)))
+        if let biasMemory { args.append((PrimitiveArgument.bias, biasMemory)) }
         try forwardPrimitive.execute(args, context: context)
         if backwardData != nil || backwardWeights != nil { savedSource = inputs[0] }
         return destination
+    }
+
+    static func fold(_ conv: Conv2d, _ norm: BatchNorm2d) -> (Tensor, [Float]) {
+        var weight = conv.weight.value
+        var bias = [Float](repeating: 0, count: conv.outChannels)
+        let perOutput = weight.count / conv.outChannels
+        for o in 0..<conv.outChannels {
+            let scale = norm.weight.value.scalars[o] / (norm.runningVariance.value.scalars[o] + norm.epsilon).squareRoot()
+            for i in (o * perOutput)..<((o + 1) * perOutput) { weight.scalars[i] *= scale }
+            let b = conv.bias?.value.scalars[o] ?? 0
+            bias[o] = (b - norm.runningMean.value.scalars[o]) * scale + norm.bias.value.scalars[o]
+        }
+        return (weight, bias)
     }
 
     func backward(_ outputGradient: Memory) throws -> [Memory] {
