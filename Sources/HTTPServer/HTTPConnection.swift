@@ -8,7 +8,7 @@ final class HTTPConnection {
     let fd: Int32
     let id: Int
     let remoteAddress: String
-    private unowned let server: HTTPServer
+    private let server: HTTPServer  // strong: a thread outliving a forced shutdown must not dangle
     let configuration: HTTPServerConfiguration
     private let logger: Logger
 
