@@ -123,3 +123,23 @@ struct RouterTests {
         #expect(request.queryParameters == ["q": "a b!", "empty": "", "flag": "", "x": "2"])
     }
 }
+
+@Suite("In-process routing")
+struct InProcessTests {
+    @Test("respond(to:) gives the same answers as the server, without sockets")
+    func respond() throws {
+        let router = TestServer.router()
+        let ok = router.respond(to: Request(method: .get, target: "/jobs/9"))
+        #expect(ok.status == .ok)
+        #expect(String(decoding: try ok.collectBody(), as: UTF8.self) == "job 9")
+        #expect(router.respond(to: Request(method: .get, target: "/none")).status.code == 404)
+        let notAllowed = router.respond(to: Request(method: .post, target: "/health"))
+        #expect(notAllowed.status.code == 405 && notAllowed.headers["Allow"] == "GET, HEAD")
+        #expect(router.respond(to: Request(method: .get, target: "/teapot")).status.code == 422)
+        #expect(router.respond(to: Request(method: .get, target: "/opaque")).status.code == 500)
+        let big = Request(method: .post, target: "/echo", body: .bytes(Data(count: 2 << 20)))
+        #expect(router.respond(to: big).status.code == 413)
+        let events = router.respond(to: Request(method: .get, target: "/events"))
+        #expect(String(decoding: try events.collectBody(), as: UTF8.self).hasPrefix("event: progress\nid: 1\n"))
+    }
+}
