@@ -117,13 +117,10 @@ final class HTTPConnection {
             route = found
             parameters = foundParameters
         case .notFound:
-            let error = HTTPError(.notFound, code: "route_not_found", message: "no route for \(head.method.rawValue) \(head.path)")
+            let error = Router.notFound(head.method, head.path)
             return answerWithoutHandler(error.response, head: head, requestId: requestId, started: started)
         case .methodNotAllowed(let allowed):
-            let error = HTTPError(
-                .methodNotAllowed, code: "method_not_allowed",
-                message: "\(head.method.rawValue) is not allowed on \(head.path)",
-                headers: ["Allow": allowed.map(\.rawValue).joined(separator: ", ")])
+            let error = Router.methodNotAllowed(head.method, head.path, allowed: allowed)
             return answerWithoutHandler(error.response, head: head, requestId: requestId, started: started)
         }
 

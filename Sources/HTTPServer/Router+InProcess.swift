@@ -11,11 +11,9 @@ extension Router {
     ) -> Response {
         switch match(method: request.method, segments: request.head.pathSegments) {
         case .notFound:
-            return HTTPError(.notFound, code: "route_not_found", message: "no route for \(request.method.rawValue) \(request.path)").response
+            return Self.notFound(request.method, request.path).response
         case .methodNotAllowed(let allowed):
-            return HTTPError(.methodNotAllowed, code: "method_not_allowed",
-                             message: "\(request.method.rawValue) is not allowed on \(request.path)",
-                             headers: ["Allow": allowed.map(\.rawValue).joined(separator: ", ")]).response
+            return Self.methodNotAllowed(request.method, request.path, allowed: allowed).response
         case .found(let route, let parameters):
             let limit = route.maxBodySize ?? defaultMaxBodySize
             guard request.body.count <= limit else {
