@@ -5,15 +5,26 @@ import Testing
 
 @Suite("Live server: connection behaviour")
 struct LiveBehaviourTests {
-    @Test("port 0 binds a free port, reported after start; IPv6 loopback works too")
-    func portZeroAndIPv6() throws {
-        let server = try TestServer.start()
+    @Test("port 0 binds a free port, reported after start")
+    func portZero() throws {
+        let first = try TestServer.start()
+        defer { first.shutdown(gracePeriod: 1) }
+        let second = try TestServer.start()
+        defer { second.shutdown(gracePeriod: 1) }
+        #expect(first.port > 0 && second.port > 0 && first.port != second.port)
+    }
+
+    /// Whether this machine has an IPv6 loopback (some containers have none).
+    static let ipv6LoopbackAvailable: Bool = {
+        let table = (try? String(contentsOfFile: "/proc/net/if_inet6", encoding: .utf8)) ?? ""
+        return table.contains("00000000000000000000000000000001")
+    }()
+
+    @Test("IPv6: serving on ::1", .enabled(if: ipv6LoopbackAvailable))
+    func ipv6() throws {
+        let server = try TestServer.start { $0.host = "::1" }
         defer { server.shutdown(gracePeriod: 1) }
-        #expect(server.port > 0)
-        let v6 = try TestServer.start { $0.host = "::1" }
-        defer { v6.shutdown(gracePeriod: 1) }
-        #expect(v6.port > 0 && v6.port != server.port)
-        let client = try TestClient(port: v6.port, host: "::1")
+        let client = try TestClient(port: server.port, host: "::1")
         try client.send("GET /health HTTP/1.1\r\nHost: [::1]\r\n\r\n")
         #expect(try client.readResponse().text == "ok")
     }
@@ -162,7 +173,7 @@ struct LiveBehaviourTests {
             try client.send([UInt8](repeating: 7, count: 200_000))
         }
         // Wait (bounded) for the connection thread to notice the close.
-        for _ in 0..<100 where server.connectionCount > 0 { Thread.sleep(forTimeInterval: 0.02) }
+        for _ in 0..<500 where server.connectionCount > 0 { Thread.sleep(forTimeInterval: 0.02) }
         #expect(server.connectionCount == 0)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
         let next = try TestClient(port: server.port)
@@ -205,7 +216,7 @@ struct LiveBehaviourTests {
             _ = try client.readResponse(head: true)  // the head only; the stream goes on
             #expect(String(decoding: try client.readChunk(), as: UTF8.self) == "data: n 0\n\n")
         }
-        for _ in 0..<200 where !observedGone.value { Thread.sleep(forTimeInterval: 0.01) }
+        for _ in 0..<1000 where !observedGone.value { Thread.sleep(forTimeInterval: 0.01) }
         #expect(observedGone.value, "the stream must end once the client left")
         server.shutdown(gracePeriod: 1)
     }
