@@ -222,6 +222,31 @@ struct LiveBehaviourTests {
     }
 }
 
+extension LiveBehaviourTests {
+    @Test("graceful shutdown lets an SSE stream end cleanly: the stream sees the stop and sends its last chunk")
+    func serverSentEventsShutdown() throws {
+        let router = TestServer.router()
+        router.get("/until-stop") { _ in
+            .serverSentEvents { events in
+                try events.send(data: "first")
+                while !events.isServerStopping { Thread.sleep(forTimeInterval: 0.01) }
+                try events.send(data: "bye", event: "shutdown")
+            }
+        }
+        let server = try TestServer.start(router: router)
+        let client = try TestClient(port: server.port)
+        try client.send("GET /until-stop HTTP/1.1\r\nHost: t\r\n\r\n")
+        _ = try client.readResponse(head: true)
+        #expect(String(decoding: try client.readChunk(), as: UTF8.self) == "data: first\n\n")
+        let stopper = Thread { server.shutdown(gracePeriod: 5) }
+        stopper.start()
+        #expect(String(decoding: try client.readChunk(), as: UTF8.self) == "event: shutdown\ndata: bye\n\n")
+        #expect(try client.readChunk().isEmpty, "the terminating zero-length chunk")
+        #expect(client.isClosedByServer())
+        server.waitUntilStopped()
+    }
+}
+
 /// A value behind a lock, for flags shared between a handler thread and the test.
 final class Locked<Value>: @unchecked Sendable {
     private let lock = NSLock()
