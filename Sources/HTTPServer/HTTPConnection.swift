@@ -159,6 +159,16 @@ final class HTTPConnection {
 
     /// Writes `response` (one send for head and body; chunks for streams). Returns whether to keep the connection.
     private func send(_ response: Response, for head: RequestHead, requestId: String, started: Double) -> Bool {
+        var response = response
+        var file: FileHandle?
+        if case .file(let url) = response.body {
+            do {
+                file = try FileHandle(forReadingFrom: url)
+            } catch {
+                response = ErrorBody.response(for: error, requestId: requestId, logger: logger)
+            }
+        }
+        defer { try? file?.close() }
         var keepAlive = head.keepAlive && !response.closesConnection && !isStopRequested
         let omitBody = head.method == .head || response.status.forbidsBody
         var output: [UInt8] = []
@@ -177,6 +187,14 @@ final class HTTPConnection {
                 output.append(contentsOf: bytes)
                 bodyBytes = bytes.count
             }
+        case .file:
+            let size = Int((try? file?.seekToEnd()) ?? 0)
+            try? file?.seek(toOffset: 0)
+            encoder.appendHead(
+                to: &output, status: response.status, headers: response.headers, contentLength: size, chunked: false,
+                keepAlive: keepAlive, requestId: requestId, minorVersion: head.minorVersion)
+            if omitBody { file = nil }
+            bodyBytes = omitBody ? 0 : size
         case .stream(let body):
             // HTTP/1.0 has no chunked coding: the body ends when the connection closes.
             if head.minorVersion == 0 { keepAlive = false }
@@ -188,6 +206,7 @@ final class HTTPConnection {
         }
         do {
             try output.withUnsafeBytes { try POSIX.sendAll(fd, $0) }
+            if let file { try sendFile(file, length: bodyBytes) }
             if let streamBody {
                 bodyBytes = try stream(streamBody, chunked: head.minorVersion == 1)
             }
@@ -197,6 +216,19 @@ final class HTTPConnection {
         }
         logAccess(head, status: response.status, bytes: bodyBytes, requestId: requestId, started: started, note: nil)
         return keepAlive
+    }
+
+    /// Sends exactly `length` bytes of `file` in pieces; a file that shrank ends the connection (Content-Length
+    /// was promised).
+    private func sendFile(_ file: FileHandle, length: Int) throws {
+        var remaining = length
+        while remaining > 0 {
+            guard let piece = try file.read(upToCount: min(remaining, 256 << 10)), !piece.isEmpty else {
+                throw HTTPError(.internalServerError, code: "file_changed", message: "file shrank while being sent")
+            }
+            try piece.withUnsafeBytes { try POSIX.sendAll(fd, $0) }
+            remaining -= piece.count
+        }
     }
 
     /// Runs a streaming body, each write one chunk in one send; returns the body bytes written.

@@ -37,6 +37,7 @@ extension Response {
         switch body {
         case .empty: return []
         case .bytes(let bytes): return bytes
+        case .file(let url): return [UInt8](try Data(contentsOf: url))
         case .stream(let write):
             var collected: [UInt8] = []
             try write(ResponseBodyWriter(send: { collected += $0 }, clientGone: { false }, serverStopping: { false }))

@@ -247,6 +247,30 @@ extension LiveBehaviourTests {
     }
 }
 
+extension LiveBehaviourTests {
+    @Test("file responses: Content-Length, the exact bytes, HEAD without body, a missing file is a 500")
+    func fileDownload() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("graft-download-\(UUID().uuidString)")
+        let content = (0..<700_000).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ $0 >> 8) }
+        try Data(content).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let router = TestServer.router()
+        router.get("/download") { _ in .file(url) }
+        router.get("/missing") { _ in .file(url.appendingPathExtension("missing")) }
+        let server = try TestServer.start(router: router)
+        defer { server.shutdown(gracePeriod: 1) }
+        let client = try TestClient(port: server.port)
+        try client.send("GET /download HTTP/1.1\r\nHost: t\r\n\r\nHEAD /download HTTP/1.1\r\nHost: t\r\n\r\n"
+            + "GET /missing HTTP/1.1\r\nHost: t\r\n\r\n")
+        let response = try client.readResponse()
+        #expect(response.header("Content-Length") == "\(content.count)")
+        #expect(response.body == content)
+        let head = try client.readResponse(head: true)
+        #expect(head.header("Content-Length") == "\(content.count)" && head.body.isEmpty)
+        #expect(try client.readResponse().status == 500)
+    }
+}
+
 /// A value behind a lock, for flags shared between a handler thread and the test.
 final class Locked<Value>: @unchecked Sendable {
     private let lock = NSLock()

@@ -143,3 +143,31 @@ struct InProcessTests {
         #expect(String(decoding: try events.collectBody(), as: UTF8.self).hasPrefix("event: progress\nid: 1\n"))
     }
 }
+
+@Suite("Request helpers")
+struct RequestHelperTests {
+    struct Body: Codable, Equatable {
+        var learningRate: Double
+        var baseModel: String
+    }
+
+    @Test("decodeJSON reads snake_case keys; bad JSON is a 400 invalid_json")
+    func decodeJSON() throws {
+        let body = RequestBody.bytes(Data(#"{"learning_rate": 0.01, "base_model": "tiny"}"#.utf8))
+        #expect(try body.decodeJSON(Body.self) == Body(learningRate: 0.01, baseModel: "tiny"))
+        #expect { try RequestBody.bytes(Data("{".utf8)).decodeJSON(Body.self) } throws: { error in
+            (error as? HTTPError)?.code == "invalid_json" && (error as? HTTPError)?.status.code == 400
+        }
+    }
+
+    @Test("requireContentType accepts parameters and case, refuses others with 415")
+    func contentType() throws {
+        let json = Request(method: .post, target: "/x", headers: ["Content-Type": "Application/JSON; charset=utf-8"])
+        try json.requireContentType("application/json")
+        let text = Request(method: .post, target: "/x", headers: ["Content-Type": "text/plain"])
+        #expect { try text.requireContentType("application/json", "application/zip") } throws: { error in
+            (error as? HTTPError)?.status.code == 415
+        }
+        #expect(throws: HTTPError.self) { try Request(method: .post, target: "/x").requireContentType("application/json") }
+    }
+}
