@@ -20,34 +20,20 @@ extension HTTPConnection {
         case .contentLength(let length):
             guard length <= maxBodySize else { return .failure(.respond(tooLarge)) }
             let sink = BodySink(expectedSize: length, configuration: configuration)
-            do {
+            return collect(into: sink) {
                 if head.expectsContinue && bufferedCount == 0 { try sendContinue() }
                 var remaining = length
-                let deadline = { POSIX.monotonicSeconds() + self.configuration.bodyReadTimeout }
                 while remaining > 0 {
-                    if bufferedCount == 0 {
-                        makeRoom(limit: 0)
-                        switch fill(until: deadline()) {
-                        case .data: break
-                        case .closed: throw BodyFailure.disconnected
-                        case .timedOut: throw BodyFailure.respond(Self.bodyTimeout)
-                        }
-                    }
+                    if bufferedCount == 0 { try receiveBody() }
                     remaining -= try consumeBuffered(maximum: remaining) { try sink.append($0) }
                 }
-                return .success((try sink.finish(), [:]))
-            } catch let failure as BodyFailure {
-                sink.abort()
-                return .failure(failure)
-            } catch {
-                sink.abort()
-                return .failure(.respond(Self.storageError(error)))
+                return (try sink.finish(), [:])
             }
         case .chunked:
             let sink = BodySink(expectedSize: nil, configuration: configuration)
             var decoder = ChunkedDecoder(maxLineLength: configuration.maxChunkLineLength,
                                          maxTrailerBytes: configuration.maxHeaderBytes)
-            do {
+            return collect(into: sink) {
                 if head.expectsContinue && bufferedCount == 0 { try sendContinue() }
                 while true {
                     if bufferedCount > 0 {
@@ -62,25 +48,39 @@ extension HTTPConnection {
                             }
                         }
                         switch result {
-                        case .done: return .success((try sink.finish(), decoder.trailers))
+                        case .done: return (try sink.finish(), decoder.trailers)
                         case .invalid(let error): throw BodyFailure.respond(error)
                         case .needMore: break
                         }
                     }
-                    makeRoom(limit: 0)
-                    switch fill(until: POSIX.monotonicSeconds() + configuration.bodyReadTimeout) {
-                    case .data: continue
-                    case .closed: throw BodyFailure.disconnected
-                    case .timedOut: throw BodyFailure.respond(Self.bodyTimeout)
-                    }
+                    try receiveBody()
                 }
-            } catch let failure as BodyFailure {
-                sink.abort()
-                return .failure(failure)
-            } catch {
-                sink.abort()
-                return .failure(.respond(Self.storageError(error)))
             }
+        }
+    }
+
+    /// Receives more body bytes; a pause longer than the body read timeout is a 408, a close is `disconnected`.
+    private func receiveBody() throws {
+        makeRoom(limit: 0)
+        switch fill(until: POSIX.monotonicSeconds() + configuration.bodyReadTimeout) {
+        case .data: return
+        case .closed: throw BodyFailure.disconnected
+        case .timedOut: throw BodyFailure.respond(Self.bodyTimeout)
+        }
+    }
+
+    /// Runs `read`, turning its failures into `BodyFailure` and removing whatever the sink collected on failure.
+    private func collect(
+        into sink: BodySink, _ read: () throws -> (RequestBody, HTTPHeaders)
+    ) -> Result<(RequestBody, HTTPHeaders), BodyFailure> {
+        do {
+            return .success(try read())
+        } catch let failure as BodyFailure {
+            sink.abort()
+            return .failure(failure)
+        } catch {
+            sink.abort()
+            return .failure(.respond(Self.storageError(error)))
         }
     }
 

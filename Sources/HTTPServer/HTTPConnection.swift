@@ -8,16 +8,16 @@ final class HTTPConnection {
     let fd: Int32
     let id: Int
     let remoteAddress: String
-    private unowned let server: HTTPServer
+    private let server: HTTPServer  // strong: a thread outliving a forced shutdown must not dangle
     let configuration: HTTPServerConfiguration
-    private let logger: Logger
+    let logger: Logger
 
     // Input buffer: bytes [readIndex, writeIndex) are received and not yet consumed.
     private var buffer: [UInt8]
     private var readIndex = 0
     private var writeIndex = 0
     private var parser: HTTPRequestParser
-    private var encoder = ResponseEncoder()
+    var encoder = ResponseEncoder()
     private var requestCount = 0
 
     // Shared with the server's shutdown (under `stateLock`).
@@ -49,7 +49,7 @@ final class HTTPConnection {
     /// Ends all I/O on the socket now (the grace period is over).
     func interruptAll() { POSIX.shutdownBoth(fd) }
 
-    private var isStopRequested: Bool {
+    var isStopRequested: Bool {
         stateLock.lock()
         defer { stateLock.unlock() }
         return stopRequested
@@ -117,13 +117,10 @@ final class HTTPConnection {
             route = found
             parameters = foundParameters
         case .notFound:
-            let error = HTTPError(.notFound, code: "route_not_found", message: "no route for \(head.method.rawValue) \(head.path)")
+            let error = Router.notFound(head.method, head.path)
             return answerWithoutHandler(error.response, head: head, requestId: requestId, started: started)
         case .methodNotAllowed(let allowed):
-            let error = HTTPError(
-                .methodNotAllowed, code: "method_not_allowed",
-                message: "\(head.method.rawValue) is not allowed on \(head.path)",
-                headers: ["Allow": allowed.map(\.rawValue).joined(separator: ", ")])
+            let error = Router.methodNotAllowed(head.method, head.path, allowed: allowed)
             return answerWithoutHandler(error.response, head: head, requestId: requestId, started: started)
         }
 
@@ -156,113 +153,6 @@ final class HTTPConnection {
         var response = response
         if head.framing != .none { response.closesConnection = true }
         return send(response, for: head, requestId: requestId, started: started)
-    }
-
-    // MARK: - Writing
-
-    /// Writes `response` (one send for head and body; chunks for streams). Returns whether to keep the connection.
-    private func send(_ response: Response, for head: RequestHead, requestId: String, started: Double) -> Bool {
-        var keepAlive = head.keepAlive && !response.closesConnection && !isStopRequested
-        let omitBody = head.method == .head || response.status.forbidsBody
-        var output: [UInt8] = []
-        var bodyBytes = 0
-        var streamBody: (@Sendable (ResponseBodyWriter) throws -> Void)?
-        switch response.body {
-        case .empty, .bytes:
-            var bytes: [UInt8] = []
-            if case .bytes(let content) = response.body { bytes = content }
-            output.reserveCapacity(256 + (omitBody ? 0 : bytes.count))
-            encoder.appendHead(
-                to: &output, status: response.status, headers: response.headers,
-                contentLength: response.status.forbidsBody ? nil : bytes.count, chunked: false, keepAlive: keepAlive,
-                requestId: requestId, minorVersion: head.minorVersion)
-            if !omitBody {
-                output.append(contentsOf: bytes)
-                bodyBytes = bytes.count
-            }
-        case .stream(let body):
-            // HTTP/1.0 has no chunked coding: the body ends when the connection closes.
-            if head.minorVersion == 0 { keepAlive = false }
-            encoder.appendHead(
-                to: &output, status: response.status, headers: response.headers, contentLength: nil,
-                chunked: head.minorVersion == 1 && !response.status.forbidsBody, keepAlive: keepAlive,
-                requestId: requestId, minorVersion: head.minorVersion)
-            if !omitBody { streamBody = body }
-        }
-        do {
-            try output.withUnsafeBytes { try POSIX.sendAll(fd, $0) }
-            if let streamBody {
-                bodyBytes = try stream(streamBody, chunked: head.minorVersion == 1)
-            }
-        } catch {
-            logAccess(head, status: response.status, bytes: bodyBytes, requestId: requestId, started: started, note: "\(error)")
-            return false
-        }
-        logAccess(head, status: response.status, bytes: bodyBytes, requestId: requestId, started: started, note: nil)
-        return keepAlive
-    }
-
-    /// Runs a streaming body, each write one chunk in one send; returns the body bytes written.
-    private func stream(_ body: (ResponseBodyWriter) throws -> Void, chunked: Bool) throws -> Int {
-        var total = 0
-        let fd = self.fd
-        let writer = ResponseBodyWriter(
-            send: { bytes in
-                var frame: [UInt8] = []
-                if chunked {
-                    frame.reserveCapacity(bytes.count + 20)
-                    frame.append(contentsOf: String(bytes.count, radix: 16).utf8)
-                    frame.append(contentsOf: "\r\n".utf8)
-                    frame.append(contentsOf: bytes)
-                    frame.append(contentsOf: "\r\n".utf8)
-                } else {
-                    frame = bytes
-                }
-                try frame.withUnsafeBytes { try POSIX.sendAll(fd, $0) }
-                total += bytes.count
-            },
-            clientGone: { POSIX.peerHasClosed(fd) },
-            serverStopping: { [weak self] in self?.isStopRequested ?? true })
-        try body(writer)
-        if chunked {
-            try Array("0\r\n\r\n".utf8).withUnsafeBytes { try POSIX.sendAll(fd, $0) }
-        }
-        return total
-    }
-
-    /// Answers an error that ends the connection, then closes it without cutting off the response.
-    private func fail(_ error: HTTPResponseError, minorVersion: Int, requestId: String, request: RequestHead?,
-                      started: Double? = nil) {
-        let response = error.response
-        var output: [UInt8] = []
-        guard case .bytes(let body) = response.body else { return }
-        encoder.appendHead(to: &output, status: response.status, headers: response.headers, contentLength: body.count,
-                           chunked: false, keepAlive: false, requestId: requestId, minorVersion: minorVersion)
-        if request?.method != .head { output.append(contentsOf: body) }
-        try? output.withUnsafeBytes { try POSIX.sendAll(fd, $0) }
-        if let request {
-            logAccess(request, status: error.status, bytes: body.count, requestId: requestId,
-                      started: started ?? POSIX.monotonicSeconds(), note: error.code)
-        } else {
-            logger.log(level: configuration.accessLogLevel, "rejected request", metadata: [
-                "status": "\(error.status.code)", "code": "\(error.code)", "request_id": "\(requestId)",
-                "remote": "\(remoteAddress)",
-            ])
-        }
-        lingeringClose()
-    }
-
-    /// Half-closes, then drains unread input for a short while: closing with unread data would send a reset
-    /// that can destroy the error response before the client reads it.
-    private func lingeringClose() {
-        POSIX.shutdownWrite(fd)
-        let deadline = POSIX.monotonicSeconds() + configuration.lingerTimeout
-        readIndex = 0
-        writeIndex = 0
-        while case .data = fill(until: deadline) {
-            readIndex = 0
-            writeIndex = 0
-        }
     }
 
     // MARK: - Reading
@@ -305,6 +195,12 @@ final class HTTPConnection {
         } else if buffer.count < limit {
             buffer.append(contentsOf: repeatElement(0, count: min(buffer.count, limit - buffer.count)))
         }
+    }
+
+    /// Drops all buffered input.
+    func discardBuffered() {
+        readIndex = 0
+        writeIndex = 0
     }
 
     /// Bytes buffered and not yet consumed.
@@ -358,7 +254,7 @@ final class HTTPConnection {
         return "\(server.instancePrefix)-\(id)-\(requestCount)"
     }
 
-    private func logAccess(_ head: RequestHead, status: HTTPStatus, bytes: Int, requestId: String, started: Double,
+    func logAccess(_ head: RequestHead, status: HTTPStatus, bytes: Int, requestId: String, started: Double,
                            note: String?) {
         let level = configuration.accessLogLevel
         guard logger.logLevel <= level else { return }

@@ -30,13 +30,6 @@ public struct HTTPRequestParser: Sendable {
             self.maxHeaderBytes = maxHeaderBytes
             self.maxHeaderCount = maxHeaderCount
         }
-
-        public init(_ configuration: HTTPServerConfiguration) {
-            self.init(
-                maxRequestLineLength: configuration.maxRequestLineLength,
-                maxHeaderBytes: configuration.maxHeaderBytes,
-                maxHeaderCount: configuration.maxHeaderCount)
-        }
     }
 
     public let limits: Limits

@@ -237,6 +237,7 @@ public final class HTTPServer: @unchecked Sendable {
         bytes += body
         bytes.withUnsafeBytes { POSIX.sendWithoutBlocking(fd, $0) }
         POSIX.shutdownWrite(fd)
+        POSIX.discardQueuedInput(fd)
         POSIX.close(fd)
         logger.warning("connection refused", metadata: ["reason": "\(error.code)"])
     }

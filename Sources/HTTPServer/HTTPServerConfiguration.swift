@@ -72,3 +72,13 @@ public struct HTTPServerConfiguration: Sendable {
         self.port = port
     }
 }
+
+extension HTTPRequestParser.Limits {
+    /// The parser limits of a server configuration.
+    public init(_ configuration: HTTPServerConfiguration) {
+        self.init(
+            maxRequestLineLength: configuration.maxRequestLineLength,
+            maxHeaderBytes: configuration.maxHeaderBytes,
+            maxHeaderCount: configuration.maxHeaderCount)
+    }
+}

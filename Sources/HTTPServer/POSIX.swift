@@ -146,6 +146,13 @@ enum POSIX {
         _ = send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
     }
 
+    /// Reads and drops whatever input is already queued, without waiting: closing a socket with unread input
+    /// sends a reset, which can destroy a response the client has not read yet.
+    static func discardQueuedInput(_ fd: Int32) {
+        var scratch = [UInt8](repeating: 0, count: 4096)
+        while scratch.withUnsafeMutableBytes({ recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }) > 0 {}
+    }
+
     /// True when the peer has hung up (for long-running streams that are not reading).
     static func peerHasClosed(_ fd: Int32) -> Bool {
         let readHangUp: Int16 = 0x2000  // POLLRDHUP, a GNU extension the Swift module does not export

@@ -71,6 +71,18 @@ public struct Request: Sendable {
         return value
     }
 
+    /// Throws 415 `unsupported_media_type` unless the Content-Type's media type is one of `mediaTypes`
+    /// (compared case-insensitively, parameters such as `charset` ignored).
+    public func requireContentType(_ mediaTypes: String...) throws {
+        let given = headers["Content-Type"]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        guard let given, mediaTypes.contains(where: { $0.lowercased() == given }) else {
+            throw HTTPError(
+                .unsupportedMediaType, code: "unsupported_media_type",
+                message: "Content-Type must be \(mediaTypes.joined(separator: " or ")), not \(given ?? "absent")",
+                field: "Content-Type")
+        }
+    }
+
     private static func formDecode(_ text: Substring) -> String? {
         RequestTarget.percentDecode(Substring(text.replacingOccurrences(of: "+", with: " ")))
     }

@@ -51,8 +51,15 @@ public final class RequestBody: @unchecked Sendable {
         }
     }
 
-    /// Decodes the body as JSON into `type`; a body that is not such JSON throws `HTTPError` 400 `invalid_json`.
-    public func decodeJSON<Value: Decodable>(_ type: Value.Type, decoder: JSONDecoder = JSONDecoder()) throws -> Value {
+    /// Decodes the body as JSON into `type` (snake_case keys and ISO-8601 dates by default, matching
+    /// `Response.json`); a body that is not such JSON throws `HTTPError` 400 `invalid_json`.
+    public func decodeJSON<Value: Decodable>(_ type: Value.Type, decoder: JSONDecoder? = nil) throws -> Value {
+        let decoder = decoder ?? {
+            let decoder = JSONDecoder()
+            decoder.keyDecodingStrategy = .convertFromSnakeCase
+            decoder.dateDecodingStrategy = .iso8601
+            return decoder
+        }()
         do {
             return try decoder.decode(type, from: data())
         } catch let error as DecodingError {

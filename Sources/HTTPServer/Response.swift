@@ -12,6 +12,8 @@ public struct Response: Sendable {
         /// A body written piece by piece with `Transfer-Encoding: chunked` (to HTTP/1.0 clients: raw, then close).
         /// The closure runs on the connection's thread and may block; each `write` reaches the client at once.
         case stream(@Sendable (ResponseBodyWriter) throws -> Void)
+        /// The contents of a file, sent with Content-Length in pieces (model weights, exported archives).
+        case file(URL)
     }
 
     public var status: HTTPStatus
@@ -48,6 +50,11 @@ public struct Response: Sendable {
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys]
         return json(try encoder.encode(value), status: status)
+    }
+
+    /// A file download; a file that cannot be opened when the response is sent becomes a 500.
+    public static func file(_ url: URL, contentType: String = "application/octet-stream", status: HTTPStatus = .ok) -> Response {
+        Response(status: status, headers: ["Content-Type": contentType], body: .file(url))
     }
 
     /// A chunked streaming response.

@@ -92,6 +92,17 @@ public final class Router: @unchecked Sendable {
         return match(method: method, segments: decoded.segments)
     }
 
+    /// The 404 answer for a path without routes.
+    static func notFound(_ method: HTTPMethod, _ path: String) -> HTTPError {
+        HTTPError(.notFound, code: "route_not_found", message: "no route for \(method.rawValue) \(path)")
+    }
+
+    /// The 405 answer, with `Allow`, for a path whose routes take other methods.
+    static func methodNotAllowed(_ method: HTTPMethod, _ path: String, allowed: [HTTPMethod]) -> HTTPError {
+        HTTPError(.methodNotAllowed, code: "method_not_allowed", message: "\(method.rawValue) is not allowed on \(path)",
+                  headers: ["Allow": allowed.map(\.rawValue).joined(separator: ", ")])
+    }
+
     private static func bind(_ pattern: [Segment], to path: [String]) -> [String: String]? {
         var parameters: [String: String] = [:]
         for (index, segment) in pattern.enumerated() {

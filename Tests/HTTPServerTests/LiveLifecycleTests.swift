@@ -60,7 +60,7 @@ struct LiveLifecycleTests {
         #expect(refused.status == 503)
         #expect(refused.header("Retry-After") == "1")
         holders.removeAll()
-        for _ in 0..<100 where server.connectionCount > 0 { Thread.sleep(forTimeInterval: 0.02) }
+        for _ in 0..<500 where server.connectionCount > 0 { Thread.sleep(forTimeInterval: 0.02) }
         let later = try TestClient(port: server.port)
         try later.send("GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
         #expect(try later.readResponse().status == 200)
@@ -68,13 +68,20 @@ struct LiveLifecycleTests {
 
     @Test("graceful shutdown: the request in flight finishes, idle connections close, new ones are refused")
     func gracefulShutdown() throws {
-        let server = try TestServer.start()
+        let started = Locked(false)
+        let router = TestServer.router()
+        router.get("/in-flight") { _ in
+            started.set(true)
+            Thread.sleep(forTimeInterval: 0.5)
+            return .text("finished")
+        }
+        let server = try TestServer.start(router: router)
         let idle = try TestClient(port: server.port)
         try idle.send("GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
         #expect(try idle.readResponse().status == 200)
         let busy = try TestClient(port: server.port)
-        try busy.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
-        Thread.sleep(forTimeInterval: 0.1)  // let /slow start
+        try busy.send("GET /in-flight HTTP/1.1\r\nHost: t\r\n\r\n")
+        for _ in 0..<500 where !started.value { Thread.sleep(forTimeInterval: 0.01) }  // the handler is running
         let stopper = Thread { server.shutdown(gracePeriod: 5) }
         stopper.start()
         let response = try busy.readResponse()
@@ -97,7 +104,7 @@ struct LiveLifecycleTests {
         let server = try TestServer.start(router: router)
         let client = try TestClient(port: server.port)
         try client.send("GET /stuck HTTP/1.1\r\nHost: t\r\n\r\n")
-        Thread.sleep(forTimeInterval: 0.1)
+        for _ in 0..<500 where server.connectionCount == 0 { Thread.sleep(forTimeInterval: 0.01) }
         server.shutdown(gracePeriod: 0.2)
         // The socket was shut down under the handler: the client sees the connection end without a response.
         #expect(throws: (any Error).self) { _ = try client.readResponse() }

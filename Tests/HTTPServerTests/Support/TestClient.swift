@@ -139,9 +139,12 @@ final class TestClient {
     func readChunk() throws -> [UInt8] {
         let sizeLine = try readLine()
         guard let size = Int(sizeLine, radix: 16) else { throw TestClientError(description: "bad chunk size '\(sizeLine)'") }
+        if size == 0 {
+            while try !readLine().isEmpty {}  // trailers, then the empty line
+            return []
+        }
         let bytes = try readExactly(size)
-        _ = try readLine()
-        if size == 0 { _ = try readLine() }
+        guard try readLine().isEmpty else { throw TestClientError(description: "chunk without CRLF") }
         return bytes
     }
 

@@ -67,10 +67,6 @@ enum TestServer {
                 for index in 1...3 { try events.send(data: "tick \(index)\nline two", event: "progress", id: "\(index)") }
             }
         }
-        router.get("/slow") { _ in
-            Thread.sleep(forTimeInterval: 0.5)
-            return .text("finished")
-        }
         router.get("/teapot") { _ in throw Teapot() }
         router.get("/opaque") { _ in throw Opaque() }
         return router
