@@ -65,6 +65,13 @@ let package = Package(
         .testTarget(name: "ImageDataTests", dependencies: ["ImageData", "Tensors"], swiftSettings: swiftSettings),
         .testTarget(name: "FineTuningTests", dependencies: ["FineTuning"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: swiftSettings),
-        .testTarget(name: "GraftServiceTests", dependencies: ["GraftService"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "GraftServiceTests",
+            dependencies: [
+                "GraftService",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
     ]
 )
