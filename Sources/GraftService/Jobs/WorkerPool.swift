@@ -41,7 +41,8 @@ public final class WorkerPool: @unchecked Sendable {
     private let lock = NSCondition()
     private var isStopping = false
     private var isStarted = false
-    private var runningJobs = 0
+    /// Workers claiming or running a job.
+    private var busyWorkers = 0
     private let wakeUp = DispatchSemaphore(value: 0)
     private let workersDone = DispatchGroup()
 
@@ -119,12 +120,13 @@ public final class WorkerPool: @unchecked Sendable {
     /// Blocks until no job is queued and none runs in this pool (for tests and one-shot command-line runs).
     public func waitUntilIdle() throws {
         while true {
-            lock.lock()
-            let busy = runningJobs > 0
-            lock.unlock()
+            // Queue first, then workers: a worker counts itself busy before it claims, so a job claimed after
+            // the queue was read is seen as busy here.
             let queued = try store.jobCountsByStatus()[.queued] ?? 0
-            if !busy && queued == 0 { return }
-            if stopRequested && !busy { return }
+            lock.lock()
+            let busy = busyWorkers > 0
+            lock.unlock()
+            if !busy && (queued == 0 || stopRequested) { return }
             lock.lock()
             _ = lock.wait(until: Date().addingTimeInterval(0.02))
             lock.unlock()
@@ -148,16 +150,16 @@ public final class WorkerPool: @unchecked Sendable {
     /// Claims and runs one queued job on the calling thread; returns false when none was queued.
     @discardableResult
     public func processNextJob(workerID: String) throws -> Bool {
-        guard !stopRequested, let job = try store.claimNextQueuedJob(workerID: workerID) else { return false }
         lock.lock()
-        runningJobs += 1
+        busyWorkers += 1
         lock.unlock()
         defer {
             lock.lock()
-            runningJobs -= 1
+            busyWorkers -= 1
             lock.broadcast()
             lock.unlock()
         }
+        guard !stopRequested, let job = try store.claimNextQueuedJob(workerID: workerID) else { return false }
         run(job, workerID: workerID)
         return true
     }
