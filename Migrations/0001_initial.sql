@@ -56,8 +56,8 @@ CREATE TABLE jobs (
     -- Finished jobs carry their finishing time.
     CHECK (status NOT IN ('succeeded', 'failed', 'cancelled') OR finished_at IS NOT NULL)
 );
-CREATE INDEX jobs_by_status_created ON jobs(status, created_at, id);
-CREATE INDEX jobs_by_created ON jobs(created_at DESC, id DESC);
+CREATE INDEX jobs_by_status_created ON jobs(status, created_at);  -- rowid breaks ties: submission order
+CREATE INDEX jobs_by_created ON jobs(created_at);
 CREATE INDEX jobs_by_dataset ON jobs(dataset_id);
 CREATE INDEX jobs_by_base_model ON jobs(base_model_id);
 

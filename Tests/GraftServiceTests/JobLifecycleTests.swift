@@ -163,6 +163,20 @@ import Testing
         #expect(rest.map(\.message) == ["step 4", "step 5"])
     }
 
+    @Test func jobsSubmittedInTheSameMillisecondAreClaimedInSubmissionOrder() throws {
+        let directory = try TemporaryDirectory()
+        let store = try TestSupport.makeStore(in: directory)
+        let instant = Date(timeIntervalSince1970: 1_800_000_000)
+        var ids: [String] = []
+        for index in 0..<6 {
+            ids.append(try store.submitJob(JobSubmission(specJSON: "{\"n\":\(index)}"), now: instant).job.id)
+        }
+        var claimed: [String] = []
+        while let job = try store.claimNextQueuedJob(workerID: "w", now: instant) { claimed.append(job.id) }
+        #expect(claimed == ids)
+        #expect(try store.listJobs().map(\.id) == ids.reversed())
+    }
+
     @Test func listingFiltersAndPagesNewestFirst() throws {
         let directory = try TemporaryDirectory()
         let store = try TestSupport.makeStore(in: directory)

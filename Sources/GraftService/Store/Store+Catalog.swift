@@ -32,7 +32,7 @@ extension Store {
     /// Every dataset, newest first.
     public func listDatasets() throws -> [DatasetRecord] {
         try read { db in
-            try DatasetRecord.fetchAll(db, sql: "SELECT * FROM datasets ORDER BY created_at DESC, id DESC")
+            try DatasetRecord.fetchAll(db, sql: "SELECT * FROM datasets ORDER BY created_at DESC, rowid DESC")
         }
     }
 

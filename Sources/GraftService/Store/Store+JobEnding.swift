@@ -121,7 +121,7 @@ extension Store {
         precondition(maxAttempts >= 1, "a job needs at least one attempt")
         return try write { db in
             let candidates = try JobRecord.fetchAll(db, sql: """
-                SELECT * FROM jobs WHERE status IN ('running', 'cancelling') ORDER BY created_at, id
+                SELECT * FROM jobs WHERE status IN ('running', 'cancelling') ORDER BY created_at, rowid
                 """)
             let staleStamp = Timestamp.string(from: staleBefore)
             var recovered: [RecoveredJob] = []

@@ -55,10 +55,10 @@ extension Store {
         return try read { db in
             if let status {
                 return try JobRecord.fetchAll(db, sql: """
-                    SELECT * FROM jobs WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?
+                    SELECT * FROM jobs WHERE status = ? ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?
                     """, arguments: [status.rawValue, limit, offset])
             }
-            return try JobRecord.fetchAll(db, sql: "SELECT * FROM jobs ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+            return try JobRecord.fetchAll(db, sql: "SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
                                           arguments: [limit, offset])
         }
     }
@@ -87,7 +87,7 @@ extension Store {
                 UPDATE jobs
                 SET status = 'running', attempt = attempt + 1, claimed_by = ?, heartbeat_at = ?,
                     started_at = COALESCE(started_at, ?), updated_at = ?
-                WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1)
+                WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY created_at, rowid LIMIT 1)
                   AND status = 'queued'
                 RETURNING *
                 """, arguments: [workerID, stamp, stamp, stamp]) else { return nil }
