@@ -25,6 +25,8 @@ import Testing
         #expect(try store.journalMode() == "wal")
         let foreignKeys = try store.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA foreign_keys") }
         #expect(foreignKeys == 1)
+        let synchronous = try store.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        #expect(synchronous == 1, "NORMAL in WAL mode")
 
         // Opening again applies nothing new.
         let again = try Migrator(directory: TestSupport.repositoryMigrations).migrate(store.pool)

@@ -140,7 +140,7 @@ final class StoreJobReporter: JobReporter, @unchecked Sendable {
 
     func checkForStop() throws {
         // Read the status afresh every step: a cancellation may have come from another process.
-        let status = try guarded { try store.heartbeat(jobID: jobID, workerID: workerID) }
+        let status = try guarded { try store.statusForOwner(jobID: jobID, workerID: workerID) }
         if status == .cancelling { throw JobStopped(reason: .cancellationRequested) }
         if pool?.stopRequested ?? true { throw JobStopped(reason: .shutdown) }
     }

@@ -110,6 +110,12 @@ extension Store {
         }
     }
 
+    /// The job's status as seen by its owner, read without writing; throws `.conflict("lease_lost")` when
+    /// `workerID` no longer owns the job. Cheap enough to call before every step.
+    public func statusForOwner(jobID: String, workerID: String) throws -> JobStatus {
+        try read { db in try ownedStatus(db, jobID: jobID, workerID: workerID) }
+    }
+
     /// Stores where the job is (and heartbeats); returns the job's status as `heartbeat` does.
     @discardableResult
     public func recordProgress(jobID: String, workerID: String, progress: JobProgress,
