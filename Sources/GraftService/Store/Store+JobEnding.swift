@@ -153,7 +153,8 @@ extension Store {
                     _ = try transition(db, job: job, to: .queued, workerID: nil,
                                        set: "claimed_by = NULL, heartbeat_at = NULL", [], now: now)
                 }
-                try insertEvent(db, jobID: job.id, kind: outcome.newStatus == .queued ? "requeued" : outcome.newStatus.rawValue,
+                let kind = outcome.newStatus == .queued ? "requeued" : outcome.newStatus.rawValue
+                try insertEvent(db, jobID: job.id, kind: kind,
                                 message: outcome.reason, now: now)
                 recovered.append(outcome)
             }

@@ -58,8 +58,9 @@ extension Store {
                     SELECT * FROM jobs WHERE status = ? ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?
                     """, arguments: [status.rawValue, limit, offset])
             }
-            return try JobRecord.fetchAll(db, sql: "SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
-                                          arguments: [limit, offset])
+            return try JobRecord.fetchAll(db, sql: """
+                SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?
+                """, arguments: [limit, offset])
         }
     }
 
