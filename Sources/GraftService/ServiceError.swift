@@ -3,7 +3,7 @@ import Foundation
 
 /// A failure the service reports to its callers.
 ///
-/// Every case carries a message that says what went wrong and what to do. `status`, `code` and `field`
+/// Every case carries a message that says what went wrong and what to do. `httpStatusCode`, `code`, `field`
 /// are what the HTTP layer renders as `{"error": {"code", "message", "field"}}`.
 public enum ServiceError: Error, Equatable, CustomStringConvertible {
     /// An id that names nothing (404).
@@ -16,7 +16,7 @@ public enum ServiceError: Error, Equatable, CustomStringConvertible {
     case storage(message: String)
 
     /// The HTTP status this error maps to.
-    public var status: Int {
+    public var httpStatusCode: Int {
         switch self {
         case .notFound: return 404
         case .conflict: return 409

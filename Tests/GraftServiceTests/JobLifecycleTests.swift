@@ -221,7 +221,7 @@ func expectConflict<T>(_ code: String, sourceLocation: SourceLocation = #_source
         Issue.record("expected a \(code) conflict", sourceLocation: sourceLocation)
     } catch let error as ServiceError {
         #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
-        #expect(error.status == 409, sourceLocation: sourceLocation)
+        #expect(error.httpStatusCode == 409, sourceLocation: sourceLocation)
     } catch {
         Issue.record("unexpected error \(error)", sourceLocation: sourceLocation)
     }
