@@ -32,9 +32,12 @@ public final class Service: @unchecked Sendable {
     public let workers: WorkerPool
     /// The `Models/` folder of base models.
     public let baseModelsDirectory: URL
+    /// What registering the base models under `Models/` found at start-up.
+    public let baseModels: BaseModelCatalog.Report
     let logger: Logger
 
-    /// Creates the data folders, finds `Migrations/` and `Models/`, and opens and migrates the database.
+    /// Creates the data folders, finds `Migrations/` and `Models/`, opens and migrates the database, and
+    /// registers the base models.
     /// Nothing runs until `start()`.
     public init(configuration: ServiceConfiguration, runner: JobRunner,
                 environment: [String: String] = ProcessInfo.processInfo.environment,
@@ -56,6 +59,11 @@ public final class Service: @unchecked Sendable {
         poolConfiguration.staleAfter = configuration.staleAfter
         poolConfiguration.maxAttempts = configuration.maxAttempts
         workers = WorkerPool(store: store, runner: runner, configuration: poolConfiguration, logger: logger)
+        baseModels = try BaseModelCatalog(directory: baseModelsDirectory).synchronize(into: store)
+        for skipped in baseModels.skipped {
+            logger.warning("Base model folder skipped", metadata: ["folder": "\(skipped.folder)",
+                                                                   "reason": "\(skipped.reason)"])
+        }
         logger.info("Store ready", metadata: ["database": "\(configuration.databaseURL.path)",
                                               "migrations": "\(migrations.path)"])
     }

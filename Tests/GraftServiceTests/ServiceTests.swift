@@ -35,6 +35,7 @@ import Testing
         for folder in ["graft.sqlite", "datasets", "checkpoints", "models"] {
             #expect(FileManager.default.fileExists(atPath: directory.path("var/\(folder)").path), "\(folder)")
         }
+        #expect(service.baseModels.registered.isEmpty && service.baseModels.skipped.isEmpty)
         try service.start()
         let job = try service.submitJob(JobSubmission(specJSON: CountingRunner.spec(steps: 5, checkpointEvery: 10),
                                                       idempotencyKey: "once"))
