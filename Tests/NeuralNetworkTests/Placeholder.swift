@@ -1,1 +1,0 @@
-// Tests for NeuralNetwork land with its issue.
