@@ -13,6 +13,20 @@ import Testing
         #expect(ready.json["base_models"] as? Int == 1 && ready.json["workers"] as? Int == 1)
     }
 
+    @Test func prometheusMetricsCountJobsByState() throws {
+        let harness = try RouteHarness()
+        _ = harness.call(.post, "/jobs")
+        let second = harness.call(.post, "/jobs", json: #"{"hyperparameters": {"seed": 1}}"#).json["id"] as? String
+        _ = harness.call(.delete, "/jobs/\(second ?? "")")
+        let metrics = harness.call(.get, "/metrics")
+        #expect(metrics.status == 200)
+        let text = String(decoding: metrics.bytes, as: UTF8.self)
+        #expect(text.contains(#"graft_jobs{status="queued"} 1"#), "\(text)")
+        #expect(text.contains(#"graft_jobs{status="cancelled"} 1"#))
+        #expect(text.contains(#"graft_jobs{status="running"} 0"#))
+        #expect(text.contains("graft_job_queue_depth 1"))
+    }
+
     @Test func submitShowListAndCancelAJob() throws {
         let harness = try RouteHarness()
         let created = harness.call(.post, "/jobs", json: """

@@ -1,6 +1,7 @@
 // Registers the service's HTTP routes on a Router: health, readiness, jobs, models and datasets.
 import Foundation
 import HTTPServer
+import Prometheus
 
 /// The routes of `graft serve`, as closures over a `Service`.
 ///
@@ -11,17 +12,23 @@ public struct ServiceRoutes: Sendable {
     public let apiToken: String?
     /// The base model used when POST /jobs names none; nil picks the first base model.
     public let defaultBaseModelID: String?
+    /// What GET /metrics prints. Bootstrap swift-metrics with `PrometheusMetricsFactory(registry:)` on the same
+    /// registry so the workers' counters and timers appear too.
+    public let metricsRegistry: PrometheusCollectorRegistry
 
-    public init(service: Service, apiToken: String? = nil, defaultBaseModelID: String? = nil) {
+    public init(service: Service, apiToken: String? = nil, defaultBaseModelID: String? = nil,
+                metricsRegistry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.service = service
         self.apiToken = apiToken.flatMap { $0.isEmpty ? nil : $0 }
         self.defaultBaseModelID = defaultBaseModelID
+        self.metricsRegistry = metricsRegistry
     }
 
     /// Adds every route to `router`.
     public func register(on router: Router) {
         router.get("/health") { _ in try Response.json(["status": "ok"]) }
         router.get("/ready") { _ in try readiness() }
+        router.get("/metrics") { _ in try metricsText() }
         registerJobRoutes(on: router)
         registerCatalogRoutes(on: router)
     }
@@ -39,6 +46,19 @@ public struct ServiceRoutes: Sendable {
         }
         return try Response.json(Ready(status: "ready", database: "ok", baseModels: baseModels,
                                        workers: service.configuration.workerCount))
+    }
+
+    /// Prometheus text: jobs by state and queue depth (read from the store at scrape time) plus whatever the
+    /// process recorded through swift-metrics into the same registry.
+    private func metricsText() throws -> Response {
+        let counts = try service.store.jobCountsByStatus()
+        for status in JobStatus.allCases {
+            metricsRegistry.makeGauge(name: "graft_jobs", labels: [("status", status.rawValue)],
+                                      help: "Jobs in each state.").set(Double(counts[status] ?? 0))
+        }
+        metricsRegistry.makeGauge(name: "graft_job_queue_depth", help: "Jobs waiting for a worker.")
+            .set(Double(counts[.queued] ?? 0))
+        return Response.bytes(metricsRegistry.emitToBuffer(), contentType: "text/plain; version=0.0.4; charset=utf-8")
     }
 
     // MARK: - Shared helpers
