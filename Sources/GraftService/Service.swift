@@ -13,6 +13,10 @@ public struct ServiceConfiguration: Sendable {
     public var heartbeatInterval: TimeInterval = 5
     public var staleAfter: TimeInterval = 60
     public var maxAttempts: Int = 3
+    /// The folder under which `POST /datasets` may name existing folders (`{"folder": "..."}`); nil refuses them.
+    public var datasetRoot: URL?
+    /// The largest dataset archive accepted.
+    public var maxUploadBytes: Int = 2 << 30
 
     public init(dataDirectory: URL = URL(fileURLWithPath: "var", isDirectory: true), resourcesRoot: URL? = nil) {
         self.dataDirectory = dataDirectory

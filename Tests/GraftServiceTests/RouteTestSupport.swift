@@ -28,11 +28,15 @@ final class RouteHarness {
     let router = Router()
     let runner: CountingRunner
 
-    init(apiToken: String? = nil, runner: CountingRunner = CountingRunner()) throws {
+    init(apiToken: String? = nil, runner: CountingRunner = CountingRunner(), withDatasetRoot: Bool = false) throws {
         directory = try TemporaryDirectory()
         var configuration = ServiceConfiguration(dataDirectory: directory.path("var"),
                                                  resourcesRoot: try ServiceTests.makeResources(in: directory))
         configuration.heartbeatInterval = 0.05
+        if withDatasetRoot {
+            configuration.datasetRoot = directory.path("data-root")
+            try FileManager.default.createDirectory(at: directory.path("data-root"), withIntermediateDirectories: true)
+        }
         self.runner = runner
         service = try Service(configuration: configuration, runner: runner, environment: [:],
                               logger: ServiceTests.quietLogger())
@@ -41,10 +45,11 @@ final class RouteHarness {
     }
 
     /// Calls the route for `method path` as the server would: 404/405 for no route, errors rendered as JSON.
-    func call(_ method: HTTPMethod, _ target: String, headers: HTTPHeaders = [:], json: String? = nil) -> TestResponse {
+    func call(_ method: HTTPMethod, _ target: String, headers: HTTPHeaders = [:], json: String? = nil,
+              bytes: Data? = nil) -> TestResponse {
         var headers = headers
         if json != nil && !headers.contains("Content-Type") { headers.add(name: "Content-Type", value: "application/json") }
-        let body = json.map { RequestBody.bytes(Data($0.utf8)) } ?? .empty
+        let body = bytes.map { RequestBody.bytes($0) } ?? json.map { RequestBody.bytes(Data($0.utf8)) } ?? .empty
         let path = String(target.split(separator: "?", maxSplits: 1).first ?? "")
         switch router.match(method: method, path: path) {
         case .notFound:

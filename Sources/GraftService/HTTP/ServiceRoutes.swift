@@ -52,12 +52,15 @@ public struct ServiceRoutes: Sendable {
     /// process recorded through swift-metrics into the same registry.
     private func metricsText() throws -> Response {
         let counts = try service.store.jobCountsByStatus()
+        let jobs = MetricNameDescriptor(namespace: "graft", metricName: "jobs", unitName: "",
+                                        helpText: "Jobs in each state.")
         for status in JobStatus.allCases {
-            metricsRegistry.makeGauge(name: "graft_jobs", labels: [("status", status.rawValue)],
-                                      help: "Jobs in each state.").set(Double(counts[status] ?? 0))
+            metricsRegistry.makeGauge(descriptor: jobs, labels: [("status", status.rawValue)])
+                .set(Double(counts[status] ?? 0))
         }
-        metricsRegistry.makeGauge(name: "graft_job_queue_depth", help: "Jobs waiting for a worker.")
-            .set(Double(counts[.queued] ?? 0))
+        let depth = MetricNameDescriptor(namespace: "graft", metricName: "job_queue_depth", unitName: "",
+                                         helpText: "Jobs waiting for a worker.")
+        metricsRegistry.makeGauge(descriptor: depth).set(Double(counts[.queued] ?? 0))
         return Response.bytes(metricsRegistry.emitToBuffer(), contentType: "text/plain; version=0.0.4; charset=utf-8")
     }
 
