@@ -29,6 +29,8 @@ public struct ServiceRoutes: Sendable {
         router.get("/health") { _ in try Response.json(["status": "ok"]) }
         router.get("/ready") { _ in try readiness() }
         router.get("/metrics") { _ in try metricsText() }
+        let openAPI = Array(OpenAPIDocument.make().text.utf8)
+        router.get("/openapi.json") { _ in Response.bytes(openAPI, contentType: "application/json") }
         registerJobRoutes(on: router)
         registerCatalogRoutes(on: router)
     }
