@@ -34,6 +34,8 @@ public final class Service: @unchecked Sendable {
     public let configuration: ServiceConfiguration
     public let store: Store
     public let workers: WorkerPool
+    /// Predictions with any registered model (its own compute lane and model cache).
+    public let predictor: Predictor
     /// The `Models/` folder of base models.
     public let baseModelsDirectory: URL
     /// What registering the base models under `Models/` found at start-up.
@@ -63,6 +65,7 @@ public final class Service: @unchecked Sendable {
         poolConfiguration.staleAfter = configuration.staleAfter
         poolConfiguration.maxAttempts = configuration.maxAttempts
         workers = WorkerPool(store: store, runner: runner, configuration: poolConfiguration, logger: logger)
+        predictor = Predictor(store: store)
         baseModels = try BaseModelCatalog(directory: baseModelsDirectory).synchronize(into: store)
         for skipped in baseModels.skipped {
             logger.warning("Base model folder skipped", metadata: ["folder": "\(skipped.folder)",

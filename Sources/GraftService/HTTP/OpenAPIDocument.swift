@@ -64,6 +64,17 @@ enum OpenAPIDocument {
                             "content": .object(["text/event-stream": .object(["schema": string])])]),
             "404": error,
         ])]),
+        "/predict": .object(["post": operation("Classify images: top-k labels and probabilities per image",
+                                                parameters: [query("model", "Model id (raw image bodies)"),
+                                                             query("top_k", "Labels per image, default 5")],
+                                                bodyContent: [
+                                                    "image/jpeg": .object(["schema": binary]),
+                                                    "image/png": .object(["schema": binary]),
+                                                    "application/json": .object(["schema": reference("PredictRequest")]),
+                                                ], responses: [
+            "200": json("Predictions, in the order of the images", reference("PredictResponse")),
+            "400": error, "413": error, "415": error, "422": error,
+        ])]),
         "/models": .object(["get": operation("Base and fine-tuned models", responses: [
             "200": json("Models", object(["models": array(reference("Model"))])),
         ])]),
@@ -132,6 +143,10 @@ enum OpenAPIDocument {
         "Model": object(["id": string, "name": string, "kind": string, "labels": array(string),
                          "weights_sha256": string, "provenance": object([:]), "metrics": object([:]),
                          "parent_model_id": string, "created_at": timestamp]),
+        "PredictRequest": object(["model": string, "images": array(binary), "top_k": integer]),
+        "PredictResponse": object(["model_id": string, "predictions": array(object([
+            "labels": array(object(["label": string, "probability": number])),
+        ]))]),
         "Dataset": object(["id": string, "name": string, "source": string, "class_count": integer,
                            "image_count": integer, "labels": array(string), "report": object([:]),
                            "created_at": timestamp]),
