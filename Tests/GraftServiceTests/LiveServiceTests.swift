@@ -66,3 +66,23 @@ import Testing
         #expect(status == "409")
     }
 }
+
+@Suite struct ServiceHostTests {
+    @Test func hostServesAndStopsInOrder() throws {
+        let harness = try RouteHarness()
+        var http = HTTPServerConfiguration()
+        http.port = 0
+        http.accessLogLevel = .trace
+        var logger = Logger(label: "graft.host.test")
+        logger.logLevel = .error
+        let host = ServiceHost(service: harness.service, http: http, logger: logger)
+        try host.start()
+        let health = try LiveServiceTests.curl(["http://127.0.0.1:\(host.port)/health"])
+        #expect(health == #"{"status":"ok"}"#)
+        let openAPI = try LiveServiceTests.curl(["http://127.0.0.1:\(host.port)/openapi.json"])
+        #expect(openAPI.contains("\"openapi\":\"3.1.0\""))
+        host.stop()
+        #expect(host.service.workers.stopRequested)
+        #expect(host.server.isStopping)
+    }
+}
