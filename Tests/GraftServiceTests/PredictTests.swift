@@ -94,4 +94,32 @@ import Testing
             #expect(response.errorField == field, "\(target)")
         }
     }
+
+    @Test func multipartOverARealSocket() throws {
+        let harness = try RouteHarness()
+        let images = try Self.prepare(harness)
+        var http = HTTPServerConfiguration()
+        http.port = 0
+        http.accessLogLevel = .trace
+        let host = ServiceHost(service: harness.service, http: http, logger: ServiceTests.quietLogger())
+        try host.start()
+        defer { host.stop() }
+        let output = try LiveServiceTests.curl(["-F", "model=tiny-resnet", "-F", "top_k=2",
+                                                "-F", "image=@\(images[0].path);type=image/png",
+                                                "-F", "image=@\(images[1].path);type=image/png",
+                                                "http://127.0.0.1:\(host.port)/predict"])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+        let predictions = try #require(json["predictions"] as? [[String: Any]], "\(output)")
+        #expect(predictions.count == 2)
+        // The same images as JSON give the same answers.
+        let viaJSON = harness.call(.post, "/predict", json: "{\"model\": \"tiny-resnet\", \"top_k\": 2, \"images\": [\""
+            + (try Data(contentsOf: images[0]).base64EncodedString()) + "\", \""
+            + (try Data(contentsOf: images[1]).base64EncodedString()) + "\"]}")
+        let expected = try #require(viaJSON.json["predictions"] as? [[String: Any]])
+        for (a, b) in zip(predictions, expected) {
+            let left = (a["labels"] as? [[String: Any]] ?? []).compactMap { $0["label"] as? String }
+            let right = (b["labels"] as? [[String: Any]] ?? []).compactMap { $0["label"] as? String }
+            #expect(left == right && left.count == 2)
+        }
+    }
 }

@@ -71,6 +71,9 @@ enum OpenAPIDocument {
                                                     "image/jpeg": .object(["schema": binary]),
                                                     "image/png": .object(["schema": binary]),
                                                     "application/json": .object(["schema": reference("PredictRequest")]),
+                                                    "multipart/form-data": .object(["schema": object([
+                                                        "model": string, "top_k": integer, "image": binary,
+                                                    ])]),
                                                 ], responses: [
             "200": json("Predictions, in the order of the images", reference("PredictResponse")),
             "400": error, "413": error, "415": error, "422": error,

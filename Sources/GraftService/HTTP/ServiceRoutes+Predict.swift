@@ -3,8 +3,8 @@ import Foundation
 import HTTPServer
 
 extension ServiceRoutes {
-    /// POST /predict: one raw `image/jpeg` or `image/png` body (`?model=ID&top_k=K`), or JSON
-    /// `{"model": ID, "images": [base64, ...], "top_k": K}` for a batch.
+    /// POST /predict: one raw `image/jpeg` or `image/png` body (`?model=ID&top_k=K`), a multipart form
+    /// (`model`, `top_k`, image files), or JSON `{"model": ID, "images": [base64, ...], "top_k": K}`.
     func predict(_ request: Request) throws -> Response {
         let contentType = (request.headers["Content-Type"] ?? "").split(separator: ";").first
             .map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
@@ -33,6 +33,25 @@ extension ServiceRoutes {
                     throw ServiceError.invalid(field: "images[\(index)]", message: "Image \(index) is not base64 text.")
                 }
                 images.append(data)
+            }
+        case "multipart/form-data":
+            guard let boundary = MultipartForm.boundary(fromContentType: request.headers["Content-Type"] ?? "") else {
+                throw ServiceError.invalid(field: "body", message: "The multipart Content-Type has no boundary.")
+            }
+            let form = try MultipartForm(body: try request.body.data(), boundary: boundary)
+            for part in form.parts {
+                switch part.name {
+                case "model": modelID = String(decoding: part.body, as: UTF8.self)
+                case "top_k":
+                    guard let k = Int(String(decoding: part.body, as: UTF8.self)) else {
+                        throw ServiceError.invalid(field: "top_k", message: "top_k must be a whole number.")
+                    }
+                    topK = k
+                case "image", "images", "file", "files": images.append(part.body)
+                default:
+                    throw ServiceError.invalid(field: part.name, message:
+                        "Unknown form field '\(part.name)'; send model, top_k and image files.")
+                }
             }
         default:
             throw HTTPError(.unsupportedMediaType, code: "unsupported_media_type", message:
