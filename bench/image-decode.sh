@@ -40,3 +40,14 @@ for f in "$first" "$last"; do
 done
 echo "best graft: $best_graft images/s, best pillow: $best_pillow images/s (1 thread each)"
 echo "ratio graft/pillow: $(python3 -c "print(f'{$best_graft / $best_pillow:.2f}')")x"
+
+# On a busy machine wall-clock rounds are noisy; INSTRUCTIONS=1 also counts instructions per pass with
+# callgrind (identical for the same binary and inputs), taking the difference of 2 passes and 1 pass so that
+# process start-up (Python's in particular) cancels out.
+if [[ "${INSTRUCTIONS:-0}" == "1" ]] && command -v valgrind >/dev/null; then
+    irefs() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 | sed -nE 's/.*I +refs: +([0-9,]+).*/\1/p' | tr -d ,; }
+    g1=$(irefs "$bin" run "$out" --repeat 1) g2=$(irefs "$bin" run "$out" --repeat 2)
+    p1=$(irefs "$python" bench/pillow_decode.py "$out" 224 1) p2=$(irefs "$python" bench/pillow_decode.py "$out" 224 2)
+    echo "instructions per pass: graft $((g2 - g1)), pillow $((p2 - p1)); ratio pillow/graft:" \
+        "$(python3 -c "print(f'{($p2 - $p1) / ($g2 - $g1):.2f}')")x"
+fi

@@ -126,6 +126,16 @@ final class BatchPipeline: @unchecked Sendable {
         return try result.get()
     }
 
+    /// Number of finished batches waiting for the consumer, after waiting up to `timeout` for at least
+    /// `minimum` of them (for tests of the prefetch bound).
+    func readyCount(waitingFor minimum: Int, timeout: TimeInterval) -> Int {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        while ready.count < minimum && !cancelled && condition.wait(until: deadline) {}
+        return ready.count
+    }
+
     func cancel() {
         condition.lock()
         cancelled = true

@@ -8,6 +8,30 @@ public enum ResizePolicy: String, Codable, Sendable, CaseIterable {
     case shorterSideThenCenterCrop = "shorter_side_then_center_crop"
     /// Scale each axis independently to the input size (distorts the aspect ratio, keeps everything).
     case stretch
+    /// Images are expected at the input size already (IDX data); any other size is stretched.
+    case none
+
+    /// The policy for a name, accepting the canonical raw values and the aliases model manifests use
+    /// (`resize` for stretch, `resize_shorter_center_crop` for the centre crop); nil for anything else.
+    public init?(name: String) {
+        switch name {
+        case "shorter_side_then_center_crop", "resize_shorter_center_crop", "shorterSideThenCenterCrop":
+            self = .shorterSideThenCenterCrop
+        case "stretch", "resize": self = .stretch
+        case "none": self = .none
+        default: return nil
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let name = try decoder.singleValueContainer().decode(String.self)
+        guard let policy = ResizePolicy(name: name) else {
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: decoder.codingPath,
+                debugDescription: "unknown resize policy '\(name)'; use shorter_side_then_center_crop, stretch or none"))
+        }
+        self = policy
+    }
 }
 
 /// A model's input contract. JSON keys: `channels`, `height`, `width`, `resize`, `mean`, `std`.

@@ -8,7 +8,7 @@ extension InputSpec {
     /// image for `.stretch`, the centred rectangle of the input's aspect ratio for `.shorterSideThenCenterCrop`.
     public func cropBox(forImageWidth width: Int, height: Int) -> CropBox {
         switch resize {
-        case .stretch:
+        case .stretch, .none:
             return .whole(width: width, height: height)
         case .shorterSideThenCenterCrop:
             // Scale s makes the shorter side fit: s = max(W / w, H / h); the crop is W / s × H / s.

@@ -126,3 +126,20 @@ import Testing
         #expect(pipeline.finished.wait(timeout: .now() + 60) == .success)
     }
 }
+
+@Suite struct BatchLoaderPrefetchTests {
+    @Test func prefetchRunsAheadOfTheConsumerButStaysBounded() throws {
+        let loader = BatchLoader(
+            dataset: BatchLoaderTests.memoryDataset(), indices: Array(0..<10), spec: BatchLoaderTests.spec,
+            options: BatchLoaderOptions(batchSize: 1, prefetch: 3))
+        // Nobody has asked for a batch yet, and three are prepared in the background (liveness bound only).
+        #expect(loader.pipeline.readyCount(waitingFor: 3, timeout: 60) == 3)
+        // Asking for more than the bound never happens: the producer waits for a free slot.
+        #expect(loader.pipeline.readyCount(waitingFor: 4, timeout: 0.3) == 3)
+        #expect(try loader.next()?.sampleIndices == [0])
+        #expect(loader.pipeline.readyCount(waitingFor: 3, timeout: 60) == 3)
+        var seen = [0]
+        while let batch = try loader.next() { seen += batch.sampleIndices }
+        #expect(seen == Array(0..<10))
+    }
+}

@@ -131,5 +131,10 @@ import Testing
         let bad = InputSpec(channels: 2, height: 0, width: 5, mean: [0], std: [0])
         #expect(bad.problems.count >= 4)
         #expect(throws: ImageDataError.self) { try bad.validate() }
+        // Manifest aliases decode to the same policies; unknown names are refused.
+        for (name, policy) in [("resize", ResizePolicy.stretch), ("resize_shorter_center_crop", .shorterSideThenCenterCrop), ("none", .none)] {
+            #expect(try JSONDecoder().decode(ResizePolicy.self, from: Data("\"\(name)\"".utf8)) == policy)
+        }
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(ResizePolicy.self, from: Data("\"squash\"".utf8)) }
     }
 }
