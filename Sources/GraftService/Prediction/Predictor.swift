@@ -122,8 +122,10 @@ public final class Predictor: @unchecked Sendable {
             throw ServiceError.storage(message: "Model \(record.id) cannot be loaded from \(folder.path): \(error)")
         }
         let input = model.manifest.input
-        let policy: ResizePolicy = ["resize_shorter_center_crop", "shorter_side_then_center_crop"]
-            .contains(input.resize) ? .shorterSideThenCenterCrop : .stretch
+        guard let policy = ResizePolicy(name: input.resize) else {
+            throw ServiceError.storage(message: "Model \(record.id) asks for the unknown resize policy "
+                + "'\(input.resize)' in \(folder.path)/model.json; use stretch or shorter_side_then_center_crop.")
+        }
         let spec = ImageData.InputSpec(channels: input.channels, height: input.height, width: input.width,
                                        resize: policy, mean: input.mean, std: input.std)
         let weights = folder.appendingPathComponent(ModelFolder.weightsName)
