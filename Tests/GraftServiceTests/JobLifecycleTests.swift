@@ -65,6 +65,13 @@ import Testing
         expectConflict("lease_lost") { try store.recordProgress(jobID: job.id, workerID: "intruder",
                                                                 progress: JobProgress(epoch: 0, totalEpochs: 1,
                                                                                       step: 1, totalSteps: 1)) }
+        expectConflict("lease_lost") { try store.recordMetrics(jobID: job.id, workerID: "intruder", [
+            MetricValue(scope: .step, epoch: 0, step: 1, name: "loss", value: 1)]) }
+        expectConflict("lease_lost") { try store.appendEvent(jobID: job.id, workerID: "intruder", kind: "x",
+                                                             message: "x") }
+        try store.recordMetrics(jobID: job.id, workerID: "w", [MetricValue(scope: .step, epoch: 0, step: 1,
+                                                                           name: "loss", value: 1)])
+        #expect(try store.metrics(jobID: job.id).count == 1)
         try store.markFailed(jobID: job.id, workerID: "w", error: "boom: try a smaller batch")
         #expect(try store.job(id: job.id).error == "boom: try a smaller batch")
 

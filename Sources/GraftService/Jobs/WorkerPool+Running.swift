@@ -131,11 +131,11 @@ final class StoreJobReporter: JobReporter, @unchecked Sendable {
     }
 
     func recordMetrics(_ values: [MetricValue]) throws {
-        try store.recordMetrics(jobID: jobID, values)
+        try guarded { try store.recordMetrics(jobID: jobID, workerID: workerID, values) }
     }
 
     func recordEvent(kind: String, message: String, data: [String: Any]) throws {
-        try store.appendEvent(jobID: jobID, kind: kind, message: message, data: data)
+        try guarded { try store.appendEvent(jobID: jobID, workerID: workerID, kind: kind, message: message, data: data) }
     }
 
     func checkForStop() throws {

@@ -134,9 +134,12 @@ extension Store {
     }
 
     /// Appends metric values; a value for the same job, scope, epoch, step and name replaces the older one.
-    public func recordMetrics(jobID: String, _ values: [MetricValue], now: Date = Date()) throws {
+    /// With `workerID`, writes only while that worker owns the job (else `.conflict("lease_lost")`).
+    public func recordMetrics(jobID: String, workerID: String? = nil, _ values: [MetricValue],
+                              now: Date = Date()) throws {
         guard !values.isEmpty else { return }
         try write { db in
+            if let workerID { _ = try ownedStatus(db, jobID: jobID, workerID: workerID) }
             let stamp = Timestamp.string(from: now)
             let statement = try db.cachedStatement(sql: """
                 INSERT INTO job_metrics (job_id, scope, epoch, step, name, value, recorded_at)
@@ -165,11 +168,12 @@ extension Store {
         }
     }
 
-    /// Appends an event to the job's history.
-    public func appendEvent(jobID: String, kind: String, message: String, data: [String: Any] = [:],
-                            now: Date = Date()) throws {
+    /// Appends an event to the job's history; with `workerID`, only while that worker owns the job.
+    public func appendEvent(jobID: String, workerID: String? = nil, kind: String, message: String,
+                            data: [String: Any] = [:], now: Date = Date()) throws {
         try write { db in
             _ = try fetchJob(db, id: jobID)
+            if let workerID { _ = try ownedStatus(db, jobID: jobID, workerID: workerID) }
             try insertEvent(db, jobID: jobID, kind: kind, message: message, data: data, now: now)
         }
     }
