@@ -161,4 +161,20 @@ import Testing
         #expect(latest == ["loss": 0.55, "validation_loss": 0.9, "accuracy": 0.8])
         #expect(best == ["validation_loss": 0.7, "accuracy": 0.8, "loss": 0.55])
     }
+
+    @Test func etaIsElapsedTimeScaledByTheFractionLeft() throws {
+        let directory = try TemporaryDirectory()
+        let store = try TestSupport.makeStore(in: directory)
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        let id = try store.submitJob(JobSubmission(specJSON: "{}"), now: start).job.id
+        _ = try store.claimNextQueuedJob(workerID: "w", now: start)
+        try store.recordProgress(jobID: id, workerID: "w", progress: JobProgress(epoch: 0, totalEpochs: 1, step: 25,
+                                                                                totalSteps: 100),
+                                 now: start.addingTimeInterval(100))
+        // 25 % took 100 s, so 75 % takes 300 s more.
+        let running = JobBody(try store.job(id: id))
+        #expect(running.progress.etaSeconds.map { abs($0 - 300) < 1e-6 } == true)
+        try store.markFailed(jobID: id, workerID: "w", error: "x")
+        #expect(JobBody(try store.job(id: id)).progress.etaSeconds == nil, "no ETA once the job has ended")
+    }
 }
