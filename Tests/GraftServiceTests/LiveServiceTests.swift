@@ -67,6 +67,44 @@ import Testing
     }
 }
 
+@Suite struct ConcurrentSubmissionTests {
+    /// 16 clients at once, two idempotency keys: exactly two jobs, one 202 per key, every other answer a 200
+    /// naming the same job; plus 8 unkeyed submissions that each make a job.
+    @Test func concurrentSubmissionsOverHTTP() throws {
+        let harness = try RouteHarness()
+        var http = HTTPServerConfiguration()
+        http.port = 0
+        http.accessLogLevel = .trace
+        let host = ServiceHost(service: harness.service, http: http, logger: ServiceTests.quietLogger())
+        try host.server.start()
+        defer { host.server.shutdown(gracePeriod: 1) }
+        let url = "http://127.0.0.1:\(host.port)/jobs"
+        let lock = NSLock()
+        var answers: [(key: String?, status: String, id: String)] = []
+        DispatchQueue.concurrentPerform(iterations: 24) { index in
+            let key: String? = index < 16 ? (index % 2 == 0 ? "key-a" : "key-b") : nil
+            var arguments = ["-X", "POST", "-H", "Content-Type: application/json", "-w", "\n%{http_code}",
+                             "--data", #"{"hyperparameters": {"epochs": 2}}"#]
+            if let key { arguments += ["-H", "Idempotency-Key: \(key)"] }
+            let output = (try? LiveServiceTests.curl(arguments + [url])) ?? ""
+            let lines = output.split(separator: "\n")
+            let body = (try? JSONSerialization.jsonObject(with: Data((lines.first ?? "").utf8))) as? [String: Any]
+            lock.lock()
+            answers.append((key, String(lines.last ?? ""), body?["id"] as? String ?? ""))
+            lock.unlock()
+        }
+        #expect(answers.count == 24 && answers.allSatisfy { !$0.id.isEmpty })
+        for key in ["key-a", "key-b"] {
+            let mine = answers.filter { $0.key == key }
+            #expect(Set(mine.map(\.id)).count == 1, "\(key) made more than one job")
+            #expect(mine.filter { $0.status == "202" }.count == 1 && mine.filter { $0.status == "200" }.count == 7)
+        }
+        let unkeyed = answers.filter { $0.key == nil }
+        #expect(Set(unkeyed.map(\.id)).count == 8 && unkeyed.allSatisfy { $0.status == "202" })
+        #expect(try harness.service.store.listJobs(limit: 100).count == 10)
+    }
+}
+
 @Suite struct ServiceHostTests {
     @Test func hostServesAndStopsInOrder() throws {
         let harness = try RouteHarness()
