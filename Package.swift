@@ -72,6 +72,13 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(name: "FineTuningTests", dependencies: ["FineTuning"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: swiftSettings),
-        .testTarget(name: "GraftServiceTests", dependencies: ["GraftService"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "GraftServiceTests",
+            dependencies: [
+                "GraftService", "HTTPServer", "ImageData", "NeuralNetwork", "Tensors",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
     ]
 )
