@@ -42,6 +42,8 @@ struct Bench: ParsableCommand {
         @Option(help: "OpenMP threads of the compute lane.") var threads = ComputeContext.availableCores
         @Option(help: "Timed steps (after two warm-up steps).") var steps = 20
         @Option(help: "Batch size.") var batch = 128
+        @Flag(help: "Print one JSON object (median_ms, best_ms, steps, threads, batch, cpu) instead of text.")
+        var json = false
 
         func run() throws {
             let context = ComputeContext(threads: threads)
@@ -69,6 +71,15 @@ struct Bench: ParsableCommand {
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
             }
             times.sort()
+            if json {
+                let object: [String: Any] = [
+                    "median_ms": times[times.count / 2], "best_ms": times[0], "steps": steps, "threads": threads,
+                    "batch": batch, "cpu": cpuModel(), "loss": Double(last),
+                ]
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
+                return
+            }
             print("CPU: \(cpuModel()), \(threads) thread(s), oneDNN \(OneDNN.version)")
             print(String(format: "ResNet-8 train step, batch %d, 28×28×1: median %.2f ms/step, best %.2f ms (%d steps, loss %.3f)",
                          batch, times[times.count / 2], times[0], steps, last))
