@@ -134,17 +134,19 @@ final class Plan {
             gradientAdapters[node] = LayoutAdapter(target: existing.descriptor, context: context)
         }
         let b = try gradientAdapters[node]!(incoming)
+        // binary add (a jit kernel) rather than the sum primitive, whose blocked-layout implementation is generic
         if let cached = sums[node], cached.memory.descriptor == existing.descriptor, cached.memory !== existing {
             try cached.primitive.execute(
-                [(PrimitiveArgument.multipleSrc(0), existing), (PrimitiveArgument.multipleSrc(1), b), (PrimitiveArgument.dst, cached.memory)],
+                [(PrimitiveArgument.src, existing), (PrimitiveArgument.src1, b), (PrimitiveArgument.dst, cached.memory)],
                 context: context)
             return cached.memory
         }
-        let pd = try Combine.sum([existing.descriptor, b.descriptor], destination: existing.descriptor)
+        let pd = try Combine.binary(.add, existing.descriptor, b.descriptor, destination: existing.descriptor)
         let result = try Memory(existing.descriptor)
         let primitive = try pd.makePrimitive()
         try primitive.execute(
-            [(PrimitiveArgument.multipleSrc(0), existing), (PrimitiveArgument.multipleSrc(1), b), (PrimitiveArgument.dst, result)], context: context)
+            [(PrimitiveArgument.src, existing), (PrimitiveArgument.src1, b), (PrimitiveArgument.dst, result)],
+            context: context)
         if sums[node] == nil { sums[node] = (primitive, result) }
         return result
     }
