@@ -13,7 +13,12 @@ import Testing
         let inference = Dictionary(uniqueKeysWithValues: try graph.planLayout(for: [4, 1, 28, 28], mode: .inference))
         #expect(inference["bn1"] == "fused into conv1" && inference["relu1"] == "fused into conv1")
         #expect(inference["layer1_bn2"] == "fused into layer1_conv2")
-        #expect(inference["layer1_add"]!.contains("blocked"), "the residual add is not fused")
+        // identity shortcut: conv2 (+ folded bn2) adds into relu1's buffer, and the ReLU after the add follows
+        #expect(inference["layer1_add"] == "fused into layer1_conv2" && inference["layer1_relu2"] == "fused into layer1_conv2")
+        #expect(inference["layer1_conv2"]!.contains("accumulates into relu1"), "\(inference["layer1_conv2"]!)")
+        // projection shortcut: the 1×1 conv, computed after conv2, adds into conv2's result
+        #expect(inference["layer2_add"] == "fused into layer2_down_conv")
+        #expect(inference["layer2_down_conv"]!.contains("accumulates into layer2_bn2"))
     }
 
     /// Fused inference against the same graph run op by op (a training-mode forward with every BatchNorm frozen

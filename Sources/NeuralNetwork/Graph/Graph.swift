@@ -142,6 +142,9 @@ extension Graph {
         let fusions = Plan.inferenceFusions(graph: self, frozen: plan.frozen, mode: mode)
         return nodes.enumerated().map { i, node in
             if let head = fusions.absorbed[i] { return (node.name, "fused into \(nodes[head].name)") }
+            if let other = fusions.accumulates[i] {
+                return (node.name, "\(plan.steps[i].output) (accumulates into \(nodes[other].name))")
+            }
             return (node.name, plan.steps[i].output.description)
         }
     }

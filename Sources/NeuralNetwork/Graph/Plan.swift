@@ -10,6 +10,9 @@ final class Plan {
     let runsBackward: [Bool]
     let outputIndex: Int
     let inputMemory: Memory
+    /// Fused nodes and the convolution computing them; convolutions accumulating into another node's output.
+    let absorbedInto: [Int: Int]
+    let accumulates: [Int: Int]
     private var outputs: [Memory?]
     private let outputGradient: Memory
     private var gradientAdapters: [Int: LayoutAdapter] = [:]
@@ -51,7 +54,8 @@ final class Plan {
             let step: CompiledLayer
             if let fusion = fusions.heads[i], let conv = layer as? Conv2d, options.mode == .inference {
                 step = try CompiledConv2d(layer: conv, input: inputs[0], outputDims: shapes[i], options: options,
-                                          foldedNorm: fusion.norm, postOps: fusion.postOps)
+                                          foldedNorm: fusion.norm, postOps: fusion.postOps,
+                                          accumulates: fusions.accumulates[i] != nil)
             } else {
                 step = try layer.compile(inputs: inputs, options: options)
             }
@@ -61,17 +65,28 @@ final class Plan {
             runsBackward.append(training)
         }
         self.steps = steps
+        absorbedInto = fusions.absorbed
+        accumulates = fusions.accumulates
         self.runsBackward = runsBackward
         outputs = Array(repeating: nil, count: steps.count)
         outputGradient = try Memory(.plain(shapes[graph.outputIndex]))
     }
 
-    /// Inference-mode Conv2d → BatchNorm2d → ReLU/ReLU6 chains (each link the only consumer of the previous,
-    /// none but the last the graph output) become one convolution with the norm folded in and the activation as
-    /// a post-op.
-    static func inferenceFusions(graph: Graph, frozen: [Bool], mode: Mode)
-        -> (heads: [Int: (norm: BatchNorm2d?, postOps: [PostOp])], absorbed: [Int: Int])
-    {
+    /// Inference-mode fusions, found once per plan:
+    /// - Conv2d → BatchNorm2d → ReLU/ReLU6 (each link the only consumer of the previous, none but the last the
+    ///   graph output) becomes one convolution with the norm folded in and the activation as a post-op;
+    /// - a residual Add whose one input ends such a chain accumulates into the other input's buffer with a sum
+    ///   post-op (when that buffer is not read afterwards and nothing keeps it for backward), with a ReLU after
+    ///   the Add as a further post-op.
+    struct Fusions {
+        var heads: [Int: (norm: BatchNorm2d?, postOps: [PostOp])] = [:]
+        /// Node → the convolution that computes its output.
+        var absorbed: [Int: Int] = [:]
+        /// Convolution → the node whose output it accumulates into.
+        var accumulates: [Int: Int] = [:]
+    }
+
+    static func inferenceFusions(graph: Graph, frozen: [Bool], mode: Mode) -> Fusions {
         var consumers = [[Int]](repeating: [], count: graph.layers.count)
         for (i, inputs) in graph.inputIndices.enumerated() { for j in inputs where j >= 0 { consumers[j].append(i) } }
         func inference(_ i: Int) -> Bool { mode == .inference || frozen[i] }
@@ -79,19 +94,32 @@ final class Plan {
             guard consumers[i].count == 1, i != graph.outputIndex, inference(consumers[i][0]) else { return nil }
             return consumers[i][0]
         }
-        var heads: [Int: (norm: BatchNorm2d?, postOps: [PostOp])] = [:], absorbed: [Int: Int] = [:]
+        func activation(_ k: Int) -> PostOp? {
+            graph.layers[k] is ReLU ? .relu : graph.layers[k] is ReLU6 ? .relu6 : nil
+        }
+        var fusions = Fusions()
         for (i, layer) in graph.layers.enumerated() where layer is Conv2d && inference(i) {
             var norm: BatchNorm2d?, postOps: [PostOp] = [], last = i
             if let j = soleConsumer(last), let bn = graph.layers[j] as? BatchNorm2d {
-                norm = bn; absorbed[j] = i; last = j
+                norm = bn; fusions.absorbed[j] = i; last = j
             }
-            if let k = soleConsumer(last) {
-                if graph.layers[k] is ReLU { postOps = [.relu]; absorbed[k] = i }
-                if graph.layers[k] is ReLU6 { postOps = [.relu6]; absorbed[k] = i }
+            if let k = soleConsumer(last), let op = activation(k) {
+                postOps = [op]; fusions.absorbed[k] = i
+            } else if let a = soleConsumer(last), graph.layers[a] is Add, fusions.absorbed[a] == nil,
+                      let other = graph.inputIndices[a].first(where: { $0 != last }), other >= 0, other < i,
+                      other != graph.outputIndex, consumers[other].allSatisfy({ $0 == a || ($0 < i && inference($0)) }),
+                      graph.inputIndices[a].count == 2
+            {
+                postOps = [.sum(scale: 1)]
+                fusions.absorbed[a] = i
+                fusions.accumulates[i] = other
+                if let k = soleConsumer(a), let op = activation(k) {
+                    postOps.append(op); fusions.absorbed[k] = i
+                }
             }
-            if norm != nil || !postOps.isEmpty { heads[i] = (norm, postOps) }
+            if norm != nil || !postOps.isEmpty { fusions.heads[i] = (norm, postOps) }
         }
-        return (heads, absorbed)
+        return fusions
     }
 
     /// Still valid while the set of frozen nodes is unchanged.
@@ -100,7 +128,12 @@ final class Plan {
     func forward(_ input: Tensor) throws -> Memory {
         inputMemory.setPlainScalars(input.scalars)
         for (i, step) in steps.enumerated() {
-            let inputs = inputIndices[i].map { $0 < 0 ? inputMemory : outputs[$0]! }
+            if let head = absorbedInto[i] {
+                outputs[i] = outputs[head]
+                continue
+            }
+            var inputs = inputIndices[i].map { $0 < 0 ? inputMemory : outputs[$0]! }
+            if let other = accumulates[i] { inputs.append(outputs[other]!) }
             outputs[i] = try step.forward(inputs)
             // Nodes after the output are not needed for this result, but running them keeps plans simple.
         }

@@ -98,15 +98,19 @@ final class CompiledConv2d: CompiledLayer {
 
     /// Inference only: a BatchNorm folded into the weights and bias, and element-wise ops fused after.
     let foldedNorm: BatchNorm2d?
+    /// Inference only: forward gets a second input, a buffer the result is added into (sum post-op, in place).
+    let accumulates: Bool
+    private var accumulatorAdapter: LayoutAdapter?
 
     init(layer: Conv2d, input: MemoryDescriptor, outputDims: [Int], options: CompileOptions,
-         foldedNorm: BatchNorm2d? = nil, postOps: [PostOp] = []) throws {
+         foldedNorm: BatchNorm2d? = nil, postOps: [PostOp] = [], accumulates: Bool = false) throws {
         self.layer = layer
         context = options.context
         context.activate()
         let training = options.mode == .training
         precondition(!training || (foldedNorm == nil && postOps.isEmpty), "fusion is for inference only")
         self.foldedNorm = foldedNorm
+        self.accumulates = accumulates
         let wDims = layer.weightsDims
         let biasDesc = layer.bias != nil || foldedNorm != nil ? MemoryDescriptor.plain([layer.outChannels]) : nil
         let forward = try Convolution.forward(
@@ -143,7 +147,18 @@ final class CompiledConv2d: CompiledLayer {
     func forward(_ inputs: [Memory]) throws -> Memory {
         // y = w ⊛ x + b (then the fused post-ops in inference)
         let x = try sourceAdapter(inputs[0])
-        var args: [(Int32, Memory)] = [(PrimitiveArgument.src, x), (PrimitiveArgument.dst, destination)]
+        // With a sum post-op the destination holds the residual input: use its buffer when the layouts agree
+        // (in place), otherwise a copy reordered into this convolution's layout.
+        var target = destination
+        if accumulates {
+            if inputs[1].descriptor == output {
+                target = inputs[1]
+            } else {
+                if accumulatorAdapter == nil { accumulatorAdapter = LayoutAdapter(target: output, context: context) }
+                target = try accumulatorAdapter!(inputs[1])
+            }
+        }
+        var args: [(Int32, Memory)] = [(PrimitiveArgument.src, x), (PrimitiveArgument.dst, target)]
         let weight: Tensor, bias: [Float]?
         if let norm = foldedNorm {
             // BatchNorm after the conv in inference is affine per channel: y = s·(w⊛x + b − μ) + β with
@@ -165,7 +180,7 @@ final class CompiledConv2d: CompiledLayer {
         if let biasMemory { args.append((PrimitiveArgument.bias, biasMemory)) }
         try forwardPrimitive.execute(args, context: context)
         if backwardData != nil || backwardWeights != nil { savedSource = inputs[0] }
-        return destination
+        return target
     }
 
     private func backwardWeightsInLayout(_ adapter: LayoutAdapter) throws -> Memory {
