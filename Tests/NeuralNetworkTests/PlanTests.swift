@@ -69,5 +69,8 @@ import Testing
         #expect(try graph.plan(for: [2, 1, 28, 28], mode: .training) === a)
         #expect(try graph.plan(for: [3, 1, 28, 28], mode: .training) !== a)
         #expect(try graph.plan(for: [2, 1, 28, 28], mode: .inference) !== a)
+        // freezing one BatchNorm in the middle switches it to running statistics: a new plan
+        for (key, p) in graph.namedParameters() where key.hasPrefix("layer2_bn1") { p.isFrozen = true }
+        #expect(try graph.plan(for: [2, 1, 28, 28], mode: .training) !== a)
     }
 }

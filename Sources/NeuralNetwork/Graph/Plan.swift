@@ -4,6 +4,8 @@ final class Plan {
     let key: PlanKey
     let context: ComputeContext
     let frozen: [Bool]
+    /// `isTrainable` of every parameter when compiled.
+    let trainable: [Bool]
     let steps: [CompiledLayer]
     let inputIndices: [[Int]]
     /// Steps that run backward (trainable or with a trainable node upstream).
@@ -24,6 +26,7 @@ final class Plan {
         context.activate()
         let frozen = graph.frozenPrefix()
         self.frozen = frozen
+        trainable = graph.trainableFlags()
         inputIndices = graph.inputIndices
         outputIndex = graph.outputIndex
         let shapes = try graph.shapes(for: key.inputShape)
@@ -122,8 +125,9 @@ final class Plan {
         return fusions
     }
 
-    /// Still valid while the set of frozen nodes is unchanged.
-    func isCurrent(frozen current: [Bool]) -> Bool { current == frozen }
+    /// Still valid while no parameter was frozen or unfrozen since compiling (that changes modes and which
+    /// backward primitives exist).
+    func isCurrent(trainable current: [Bool]) -> Bool { current == trainable }
 
     func forward(_ input: Tensor) throws -> Memory {
         inputMemory.setPlainScalars(input.scalars)
