@@ -10,6 +10,8 @@ import Testing
         #expect(training["layer1_conv1"]!.contains("blocked"), "\(training["layer1_conv1"]!)")
         #expect(training["layer2_add"]!.contains("blocked"))
         #expect(training["bn1"]!.contains("blocked"))
+        #expect(training["relu1"] == "fused into bn1", "training fuses BatchNorm → ReLU")
+        #expect(training["layer1_relu2"]!.contains("blocked"), "a ReLU after an Add stays a separate op in training")
         let inference = Dictionary(uniqueKeysWithValues: try graph.planLayout(for: [4, 1, 28, 28], mode: .inference))
         #expect(inference["bn1"] == "fused into conv1" && inference["relu1"] == "fused into conv1")
         #expect(inference["layer1_bn2"] == "fused into layer1_conv2")

@@ -142,7 +142,10 @@ extension Graph {
     /// which convolution the node was fused into (for diagnostics, tests and `graft models describe`).
     public func planLayout(for inputShape: [Int], mode: Mode) throws -> [(node: String, layout: String)] {
         let plan = try plan(for: inputShape, mode: mode)
-        let fusions = Plan.inferenceFusions(graph: self, frozen: plan.frozen, mode: mode)
+        var fusions = Plan.inferenceFusions(graph: self, frozen: plan.frozen, mode: mode)
+        for (norm, relu) in Plan.trainingNormReLU(graph: self, frozen: plan.frozen, mode: mode) {
+            fusions.absorbed[relu] = norm
+        }
         return nodes.enumerated().map { i, node in
             if let head = fusions.absorbed[i] { return (node.name, "fused into \(nodes[head].name)") }
             if let other = fusions.accumulates[i] {

@@ -35,14 +35,17 @@ final class Plan {
         var outputLayouts: [MemoryDescriptor] = []
         var steps: [CompiledLayer] = []
         var runsBackward: [Bool] = []
-        let fusions = Self.inferenceFusions(graph: graph, frozen: frozen, mode: key.mode)
+        var fusions = Self.inferenceFusions(graph: graph, frozen: frozen, mode: key.mode)
+        let normReLU = Self.trainingNormReLU(graph: graph, frozen: frozen, mode: key.mode)
+        for (norm, relu) in normReLU { fusions.absorbed[relu] = norm }
         for (i, layer) in graph.layers.enumerated() {
             if let fused = fusions.absorbed[i] {
-                // computed by the convolution it was fused into: pass that result through
+                // computed by the node it was fused into: pass that result through (and, for a ReLU fused into
+                // a training BatchNorm, its gradient back, since the norm's backward applies the ReLU mask)
                 let step = PassThrough(output: outputLayouts[fused])
                 outputLayouts.append(step.output)
                 steps.append(step)
-                runsBackward.append(false)
+                runsBackward.append(normReLU[fused] == i)
                 continue
             }
             let inputs = graph.inputIndices[i].map { $0 < 0 ? inputMemory.descriptor : outputLayouts[$0] }
@@ -55,7 +58,9 @@ final class Plan {
                     && graph.inputIndices[i].contains { $0 < 0 ? graph.inputRequiresGradient : !frozen[$0] },
                 needsBackward: training, context: context)
             let step: CompiledLayer
-            if let fusion = fusions.heads[i], let conv = layer as? Conv2d, options.mode == .inference {
+            if normReLU[i] != nil, let norm = layer as? BatchNorm2d {
+                step = try CompiledBatchNorm2d(layer: norm, input: inputs[0], options: options, fuseReLU: true)
+            } else if let fusion = fusions.heads[i], let conv = layer as? Conv2d, options.mode == .inference {
                 step = try CompiledConv2d(layer: conv, input: inputs[0], outputDims: shapes[i], options: options,
                                           foldedNorm: fusion.norm, postOps: fusion.postOps,
                                           accumulates: fusions.accumulates[i] != nil)
@@ -123,6 +128,22 @@ final class Plan {
             if norm != nil || !postOps.isEmpty { fusions.heads[i] = (norm, postOps) }
         }
         return fusions
+    }
+
+    /// Training-mode BatchNorm2d → ReLU pairs (the ReLU the norm's only consumer, both trained, the norm not the
+    /// graph output): the norm applies the ReLU itself (oneDNN's fused norm-ReLU), saving a pass over the data
+    /// forward and backward. Norm index → ReLU index.
+    static func trainingNormReLU(graph: Graph, frozen: [Bool], mode: Mode) -> [Int: Int] {
+        guard mode == .training else { return [:] }
+        var consumers = [[Int]](repeating: [], count: graph.layers.count)
+        for (i, inputs) in graph.inputIndices.enumerated() { for j in inputs where j >= 0 { consumers[j].append(i) } }
+        var pairs: [Int: Int] = [:]
+        for (j, layer) in graph.layers.enumerated() where layer is BatchNorm2d && !frozen[j] {
+            guard layer.parameters.contains(where: { $0.isTrainable }), consumers[j].count == 1, j != graph.outputIndex,
+                  let k = consumers[j].first, graph.layers[k] is ReLU, !frozen[k] else { continue }
+            pairs[j] = k
+        }
+        return pairs
     }
 
     /// Still valid while no parameter was frozen or unfrozen since compiling (that changes modes and which
