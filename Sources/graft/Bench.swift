@@ -18,7 +18,8 @@ struct Bench: ParsableCommand {
             let context = ComputeContext(threads: threads)
             print("CPU: \(cpuModel()), \(threads) thread(s), oneDNN \(OneDNN.version)")
             let sgemm = try sgemmRate(context: context, seconds: seconds)
-            print(String(format: "sgemm 1024³: %.1f GFLOP/s", sgemm))
+            print(String(format: "sgemm 1024³: %.1f GFLOP/s (measured again at the end: a large change means a busy machine)",
+                         sgemm))
             print("shape                                      fwd      bwd-data  bwd-weights  (GFLOP/s, % of sgemm)")
             var generator = SeededGenerator(seed: 1)
             for shape in KernelShape.all {
@@ -32,6 +33,7 @@ struct Bench: ParsableCommand {
                 let cells = rates.map { String(format: "%6.1f %3.0f%%", $0, 100 * $0 / sgemm) }
                 print(shape.name.padding(toLength: 42, withPad: " ", startingAt: 0) + cells.joined(separator: "  "))
             }
+            print(String(format: "sgemm 1024³ again: %.1f GFLOP/s", try sgemmRate(context: context, seconds: seconds)))
         }
     }
 
