@@ -1,5 +1,5 @@
 // oneDNN's C API (Debian libdnnl-dev 2.6; no pkg-config file, so the library is linked by name),
-// plus the two OpenMP calls Graft's threading policy needs (libgomp, which libdnnl itself runs on).
+// plus the OpenMP calls Graft's threading policy needs (libgomp, which libdnnl itself runs on).
 #include <dnnl.h>
 #include <dnnl_debug.h>
 

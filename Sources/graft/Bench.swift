@@ -18,7 +18,8 @@ struct Bench: ParsableCommand {
             let context = ComputeContext(threads: threads)
             print("CPU: \(cpuModel()), \(threads) thread(s), oneDNN \(OneDNN.version)")
             let sgemm = try sgemmRate(context: context, seconds: seconds)
-            print(String(format: "sgemm 1024³: %.1f GFLOP/s", sgemm))
+            print(String(format: "sgemm 1024³: %.1f GFLOP/s (measured again at the end: a large change means a busy machine)",
+                         sgemm))
             print("shape                                      fwd      bwd-data  bwd-weights  (GFLOP/s, % of sgemm)")
             var generator = SeededGenerator(seed: 1)
             for shape in KernelShape.all {
@@ -32,6 +33,7 @@ struct Bench: ParsableCommand {
                 let cells = rates.map { String(format: "%6.1f %3.0f%%", $0, 100 * $0 / sgemm) }
                 print(shape.name.padding(toLength: 42, withPad: " ", startingAt: 0) + cells.joined(separator: "  "))
             }
+            print(String(format: "sgemm 1024³ again: %.1f GFLOP/s", try sgemmRate(context: context, seconds: seconds)))
         }
     }
 
@@ -42,6 +44,8 @@ struct Bench: ParsableCommand {
         @Option(help: "OpenMP threads of the compute lane.") var threads = ComputeContext.availableCores
         @Option(help: "Timed steps (after two warm-up steps).") var steps = 20
         @Option(help: "Batch size.") var batch = 128
+        @Flag(help: "Print one JSON object (median_ms, best_ms, steps, threads, batch, cpu) instead of text.")
+        var json = false
 
         func run() throws {
             let context = ComputeContext(threads: threads)
@@ -69,6 +73,15 @@ struct Bench: ParsableCommand {
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
             }
             times.sort()
+            if json {
+                let object: [String: Any] = [
+                    "median_ms": times[times.count / 2], "best_ms": times[0], "steps": steps, "threads": threads,
+                    "batch": batch, "cpu": cpuModel(), "loss": Double(last),
+                ]
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
+                return
+            }
             print("CPU: \(cpuModel()), \(threads) thread(s), oneDNN \(OneDNN.version)")
             print(String(format: "ResNet-8 train step, batch %d, 28×28×1: median %.2f ms/step, best %.2f ms (%d steps, loss %.3f)",
                          batch, times[times.count / 2], times[0], steps, last))

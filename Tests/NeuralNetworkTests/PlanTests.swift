@@ -10,10 +10,17 @@ import Testing
         #expect(training["layer1_conv1"]!.contains("blocked"), "\(training["layer1_conv1"]!)")
         #expect(training["layer2_add"]!.contains("blocked"))
         #expect(training["bn1"]!.contains("blocked"))
+        #expect(training["relu1"] == "fused into bn1", "training fuses BatchNorm → ReLU")
+        #expect(training["layer1_relu2"]!.contains("blocked"), "a ReLU after an Add stays a separate op in training")
         let inference = Dictionary(uniqueKeysWithValues: try graph.planLayout(for: [4, 1, 28, 28], mode: .inference))
         #expect(inference["bn1"] == "fused into conv1" && inference["relu1"] == "fused into conv1")
         #expect(inference["layer1_bn2"] == "fused into layer1_conv2")
-        #expect(inference["layer1_add"]!.contains("blocked"), "the residual add is not fused")
+        // identity shortcut: conv2 (+ folded bn2) adds into relu1's buffer, and the ReLU after the add follows
+        #expect(inference["layer1_add"] == "fused into layer1_conv2" && inference["layer1_relu2"] == "fused into layer1_conv2")
+        #expect(inference["layer1_conv2"]!.contains("accumulates into relu1"), "\(inference["layer1_conv2"]!)")
+        // projection shortcut: the 1×1 conv, computed after conv2, adds into conv2's result
+        #expect(inference["layer2_add"] == "fused into layer2_down_conv")
+        #expect(inference["layer2_down_conv"]!.contains("accumulates into layer2_bn2"))
     }
 
     /// Fused inference against the same graph run op by op (a training-mode forward with every BatchNorm frozen
@@ -64,5 +71,8 @@ import Testing
         #expect(try graph.plan(for: [2, 1, 28, 28], mode: .training) === a)
         #expect(try graph.plan(for: [3, 1, 28, 28], mode: .training) !== a)
         #expect(try graph.plan(for: [2, 1, 28, 28], mode: .inference) !== a)
+        // freezing one BatchNorm in the middle switches it to running statistics: a new plan
+        for (key, p) in graph.namedParameters() where key.hasPrefix("layer2_bn1") { p.isFrozen = true }
+        #expect(try graph.plan(for: [2, 1, 28, 28], mode: .training) !== a)
     }
 }

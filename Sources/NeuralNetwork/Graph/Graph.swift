@@ -93,6 +93,9 @@ public final class Graph {
         return frozen
     }
 
+    /// `isTrainable` of every parameter in order (plans are rebuilt when this changes).
+    func trainableFlags() -> [Bool] { layers.flatMap { $0.parameters.map(\.isTrainable) } }
+
     // MARK: - Running
 
     /// Runs the graph on a plain N×C×H×W batch and returns the output node's result (plain).
@@ -116,13 +119,13 @@ public final class Graph {
     /// The compiled plan for an input shape and mode (created once, then reused).
     func plan(for inputShape: [Int], mode: Mode) throws -> Plan {
         let key = PlanKey(inputShape: inputShape, mode: mode)
-        if let plan = plans[key], plan.isCurrent(frozen: frozenPrefix()) { return plan }
+        if let plan = plans[key], plan.isCurrent(trainable: trainableFlags()) { return plan }
         let plan = try Plan(graph: self, key: key)
         plans[key] = plan
         return plan
     }
 
-    /// Drops every compiled plan (after freezing or unfreezing parameters, plans are rebuilt automatically).
+    /// Drops every compiled plan (not needed after freezing or unfreezing: plans notice and are rebuilt).
     public func clearPlans() {
         plans.removeAll()
         lastPlan = nil
@@ -139,9 +142,15 @@ extension Graph {
     /// which convolution the node was fused into (for diagnostics, tests and `graft models describe`).
     public func planLayout(for inputShape: [Int], mode: Mode) throws -> [(node: String, layout: String)] {
         let plan = try plan(for: inputShape, mode: mode)
-        let fusions = Plan.inferenceFusions(graph: self, frozen: plan.frozen, mode: mode)
+        var fusions = Plan.inferenceFusions(graph: self, frozen: plan.frozen, mode: mode)
+        for (norm, relu) in Plan.trainingNormReLU(graph: self, frozen: plan.frozen, mode: mode) {
+            fusions.absorbed[relu] = norm
+        }
         return nodes.enumerated().map { i, node in
             if let head = fusions.absorbed[i] { return (node.name, "fused into \(nodes[head].name)") }
+            if let other = fusions.accumulates[i] {
+                return (node.name, "\(plan.steps[i].output) (accumulates into \(nodes[other].name))")
+            }
             return (node.name, plan.steps[i].output.description)
         }
     }

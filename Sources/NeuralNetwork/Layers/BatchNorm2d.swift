@@ -56,12 +56,21 @@ final class CompiledBatchNorm2d: CompiledLayer {
     var backwardState: (primitive: Primitive, diffDst: LayoutAdapter, diffSrc: Memory, diffScale: Memory,
                         diffShift: Memory)?
 
-    init(layer: BatchNorm2d, input: MemoryDescriptor, options: CompileOptions) throws {
+    /// Training only: the following ReLU runs inside the norm (its mask kept in `workspace` for backward).
+    let workspace: Memory?
+    let fusedReLU: Bool
+
+    init(layer: BatchNorm2d, input: MemoryDescriptor, options: CompileOptions, fuseReLU: Bool = false) throws {
         self.layer = layer
         context = options.context
         context.activate()
         training = options.mode == .training
-        let forward = try BatchNormalization.forward(data: input, epsilon: layer.epsilon, training: training)
+        precondition(!fuseReLU || (training && options.needsBackward), "BatchNorm+ReLU fusion is for training plans")
+        fusedReLU = fuseReLU
+        let forward = try BatchNormalization.forward(
+            data: input, epsilon: layer.epsilon, training: training, fuseReLU: fuseReLU)
+        let ws = forward.memoryDescriptor(.workspace)
+        workspace = ws.isZero ? nil : try Memory(ws)
         forwardPrimitive = try forward.makePrimitive()
         output = forward.memoryDescriptor(.dst)
         let c = [layer.channels]
@@ -70,7 +79,8 @@ final class CompiledBatchNorm2d: CompiledLayer {
         destination = try Memory(output)
         guard options.needsBackward else { return }
         let pd = try BatchNormalization.backward(
-            diffData: input, data: input, epsilon: layer.epsilon, hint: forward, globalStatistics: !training)
+            diffData: input, data: input, epsilon: layer.epsilon, hint: forward, globalStatistics: !training,
+            fuseReLU: fuseReLU)
         backwardState = (
             try pd.makePrimitive(), LayoutAdapter(target: pd.memoryDescriptor(.diffDst), context: context),
             try Memory(pd.memoryDescriptor(.diffSrc)), try Memory(.plain(c)), try Memory(.plain(c)))
@@ -85,9 +95,12 @@ final class CompiledBatchNorm2d: CompiledLayer {
             mean.setPlainScalars(layer.runningMean.value.scalars)
             variance.setPlainScalars(layer.runningVariance.value.scalars)
         }
-        try forwardPrimitive.execute(
-            [(PrimitiveArgument.src, x), (PrimitiveArgument.dst, destination), (PrimitiveArgument.scale, scale), (PrimitiveArgument.shift, shift),
-             (PrimitiveArgument.mean, mean), (PrimitiveArgument.variance, variance)], context: context)
+        var args: [(Int32, Memory)] = [
+            (PrimitiveArgument.src, x), (PrimitiveArgument.dst, destination), (PrimitiveArgument.scale, scale),
+            (PrimitiveArgument.shift, shift), (PrimitiveArgument.mean, mean), (PrimitiveArgument.variance, variance),
+        ]
+        if let workspace { args.append((PrimitiveArgument.workspace, workspace)) }
+        try forwardPrimitive.execute(args, context: context)
         if training {
             // oneDNN gives the biased batch variance; PyTorch's running variance uses the unbiased one.
             let dims = x.dims
@@ -111,11 +124,15 @@ final class CompiledBatchNorm2d: CompiledLayer {
         guard let state = backwardState, let x = savedSource else {
             preconditionFailure("BatchNorm2d backward without a forward that keeps backward state")
         }
-        try state.primitive.execute(
-            [(PrimitiveArgument.src, x), (PrimitiveArgument.mean, mean), (PrimitiveArgument.variance, variance),
-             (PrimitiveArgument.diffDst, try state.diffDst(outputGradient)), (PrimitiveArgument.scale, scale), (PrimitiveArgument.shift, shift),
-             (PrimitiveArgument.diffSrc, state.diffSrc), (PrimitiveArgument.diffScale, state.diffScale),
-             (PrimitiveArgument.diffShift, state.diffShift)], context: context)
+        // with the fused ReLU, dy is first masked by the workspace (dy·[y > 0]) inside the same primitive
+        var args: [(Int32, Memory)] = [
+            (PrimitiveArgument.src, x), (PrimitiveArgument.mean, mean), (PrimitiveArgument.variance, variance),
+            (PrimitiveArgument.diffDst, try state.diffDst(outputGradient)), (PrimitiveArgument.scale, scale),
+            (PrimitiveArgument.shift, shift), (PrimitiveArgument.diffSrc, state.diffSrc),
+            (PrimitiveArgument.diffScale, state.diffScale), (PrimitiveArgument.diffShift, state.diffShift),
+        ]
+        if let workspace { args.append((PrimitiveArgument.workspace, workspace)) }
+        try state.primitive.execute(args, context: context)
         if layer.weight.isTrainable {
             accumulate(Tensor(shape: [layer.channels], scalars: state.diffScale.plainScalars()), into: layer.weight)
         }

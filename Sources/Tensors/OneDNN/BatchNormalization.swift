@@ -8,10 +8,14 @@ import CDNNL
 public enum BatchNormalization {
     static let scaleShift = dnnl_use_scale.rawValue | dnnl_use_shift.rawValue
 
-    public static func forward(data: MemoryDescriptor, epsilon: Float, training: Bool) throws -> PrimitiveDescriptor {
+    /// With `fuseReLU` the output is max(y, 0) and training keeps a workspace (the ReLU mask) for backward.
+    public static func forward(data: MemoryDescriptor, epsilon: Float, training: Bool, fuseReLU: Bool = false) throws
+        -> PrimitiveDescriptor
+    {
         var desc = dnnl_batch_normalization_desc_t()
         var md = data.raw
-        let flags = training ? scaleShift : scaleShift | dnnl_use_global_stats.rawValue
+        var flags = training ? scaleShift : scaleShift | dnnl_use_global_stats.rawValue
+        if fuseReLU { flags |= dnnl_fuse_norm_relu.rawValue }
         let detail = "data \(data), eps \(epsilon), \(training ? "training" : "inference")"
         try check(
             dnnl_batch_normalization_forward_desc_init(
@@ -22,12 +26,13 @@ public enum BatchNormalization {
 
     public static func backward(
         diffData: MemoryDescriptor, data: MemoryDescriptor, epsilon: Float, hint: PrimitiveDescriptor,
-        globalStatistics: Bool = false
+        globalStatistics: Bool = false, fuseReLU: Bool = false
     ) throws -> PrimitiveDescriptor {
         var desc = dnnl_batch_normalization_desc_t()
         var dmd = diffData.raw, md = data.raw
         let detail = "data \(data), eps \(epsilon)"
-        let flags = globalStatistics ? scaleShift | dnnl_use_global_stats.rawValue : scaleShift
+        var flags = globalStatistics ? scaleShift | dnnl_use_global_stats.rawValue : scaleShift
+        if fuseReLU { flags |= dnnl_fuse_norm_relu.rawValue }
         try check(
             dnnl_batch_normalization_backward_desc_init(&desc, dnnl_backward, &dmd, &md, epsilon, flags),
             "batch normalization backward", detail)

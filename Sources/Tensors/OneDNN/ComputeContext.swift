@@ -1,4 +1,5 @@
 import CDNNL
+import Foundation
 
 /// The one CPU engine of the process (oneDNN engines are cheap handles; one is enough).
 let cpuEngine: dnnl_engine_t = {
@@ -33,8 +34,13 @@ public final class ComputeContext {
 
     deinit { dnnl_stream_destroy(stream) }
 
-    /// Cores the process may use (OpenMP's default team size, which honours `OMP_NUM_THREADS`).
-    public static let availableCores: Int = Int(omp_get_max_threads())
+    /// Cores the process may use: `OMP_NUM_THREADS` when set, otherwise the online processors. (Not
+    /// `omp_get_max_threads()`, which a lane's `activate()` changes for its calling thread.)
+    public static let availableCores: Int = {
+        if let text = ProcessInfo.processInfo.environment["OMP_NUM_THREADS"],
+           let first = text.split(separator: ",").first, let n = Int(first), n > 0 { return n }
+        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }()
 
     /// Splits `cores` among `count` lanes as evenly as possible (earlier lanes get the remainder), each lane
     /// at least one thread: `lanes(2, cores: 2)` gives two single-thread lanes (training + predictions).
