@@ -2,20 +2,18 @@
 import Foundation
 import HTTPServer
 import Logging
-import NeuralNetwork
 import Testing
 @testable import GraftService
 
 @Suite(.serialized) struct EndToEndFineTuningTests {
-    /// A ResNet-8 base (28×28 grey, seeded random weights) registered as `Models/base-resnet8/`.
-    static func installBase(_ harness: RouteHarness) throws {
-        let folder = harness.service.baseModelsDirectory.appendingPathComponent("base-resnet8")
-        let nodes = Architectures.resnet8(inputChannels: 1, classes: 10)
-        let manifest = ModelManifest(nodes: nodes, input: .init(channels: 1, height: 28, width: 28, resize: "resize",
-                                                                mean: [0.2860], std: [0.3530]),
-                                     labels: (0..<10).map { "class-\($0)" }, head: "fc")
-        try ModelFolder(manifest: manifest, graph: try Graph(nodes: nodes, seed: 3)).save(to: folder)
-        _ = try BaseModelCatalog(directory: harness.service.baseModelsDirectory).synchronize(into: harness.service.store)
+    /// The embedded default base model, `Models/fmnist-resnet8/` of the repository, registered like start-up does.
+    static func installDefaultBase(_ harness: RouteHarness) throws {
+        let repository = TestSupport.repositoryMigrations.deletingLastPathComponent()
+        try FileManager.default.copyItem(at: repository.appendingPathComponent("Models/fmnist-resnet8"),
+                                         to: harness.service.baseModelsDirectory.appendingPathComponent("fmnist-resnet8"))
+        let report = try BaseModelCatalog(directory: harness.service.baseModelsDirectory)
+            .synchronize(into: harness.service.store)
+        #expect(report.registered.contains("fmnist-resnet8"), "\(report)")
     }
 
     static func json(_ text: String) throws -> [String: Any] {
@@ -24,7 +22,7 @@ import Testing
 
     @Test func uploadTrainFollowAndPredictOverHTTP() throws {
         let harness = try RouteHarness(runner: FineTuningJobRunner(threads: 2))
-        try Self.installBase(harness)
+        try Self.installDefaultBase(harness)
         var configuration = HTTPServerConfiguration()
         configuration.port = 0
         var logger = Logger(label: "graft.http.test")
@@ -43,10 +41,9 @@ import Testing
                                            "@\(zip.path)", base + "/datasets?name=fashion"]))
         let datasetID = try #require(uploaded["id"] as? String, "\(uploaded)")
 
-        // The whole network trains (the random base has nothing worth freezing), on a fixed seed.
+        // Defaults but the epoch count: frozen backbone (trained on the other five classes), new linear head.
         let body = """
-            {"base_model": "base-resnet8", "dataset": "\(datasetID)", "hyperparameters": {"epochs": 6,
-             "batch_size": 20, "freeze": "none", "learning_rate": 0.003, "validation_fraction": 0.2, "seed": 5}}
+            {"base_model": "fmnist-resnet8", "dataset": "\(datasetID)", "hyperparameters": {"epochs": 6, "seed": 5}}
             """
         let created = try Self.json(curl(["-X", "POST", "-H", "Content-Type: application/json", "--data", body,
                                           base + "/jobs"]))
@@ -82,7 +79,7 @@ import Testing
             }
         }
         #expect(total == 5)
-        // Chance is 1 in 5; these five classes are far apart for even a small network trained briefly.
-        #expect(correct >= 3, "\(correct) of \(total) held-out images classified correctly")
+        // Chance is 1 in 5; the frozen features separate these classes well (about 87 % on the full test set).
+        #expect(correct >= 4, "\(correct) of \(total) held-out images classified correctly")
     }
 }
