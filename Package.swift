@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(
             name: "GraftServiceTests",
             dependencies: [
-                "GraftService", "HTTPServer", "ImageData", "NeuralNetwork", "Tensors",
+                "GraftService", "HTTPServer", "FineTuning", "ImageData", "NeuralNetwork", "Tensors",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -26,9 +26,9 @@ final class RouteHarness {
     let directory: TemporaryDirectory
     let service: Service
     let router = Router()
-    let runner: CountingRunner
+    let runner: JobRunner
 
-    init(apiToken: String? = nil, runner: CountingRunner = CountingRunner(), withDatasetRoot: Bool = false) throws {
+    init(apiToken: String? = nil, runner: JobRunner = CountingRunner(), withDatasetRoot: Bool = false) throws {
         directory = try TemporaryDirectory()
         var configuration = ServiceConfiguration(dataDirectory: directory.path("var"),
                                                  resourcesRoot: try ServiceTests.makeResources(in: directory))

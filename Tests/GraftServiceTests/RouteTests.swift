@@ -1,4 +1,5 @@
 // The service's routes in process: status codes, bodies, validation errors naming fields, auth, idempotency.
+import FineTuning
 import Foundation
 import HTTPServer
 import Testing
@@ -39,7 +40,7 @@ import Testing
         let spec = try #require(created.json["spec"] as? [String: Any])
         let hyper = try #require(spec["hyperparameters"] as? [String: Any])
         #expect(hyper["epochs"] as? Int == 3 && hyper["learning_rate"] as? Double == 0.01)
-        #expect(hyper["batch_size"] as? Int == 32 && hyper["optimizer"] as? String == "adam", "defaults filled")
+        #expect(hyper["batch_size"] as? Int == FineTuneSpec().batchSize && hyper["optimizer"] as? String == "adam", "defaults filled")
 
         let shown = harness.call(.get, "/jobs/\(id)")
         #expect(shown.status == 200 && shown.json["id"] as? String == id)

@@ -1,4 +1,5 @@
 // POST /jobs: decodes and validates the body into a job specification, filling defaults.
+import FineTuning
 import Foundation
 
 /// A validated job request: the base model, the dataset and every hyperparameter, defaults filled in.
@@ -6,32 +7,14 @@ import Foundation
 /// Body: `{"base_model": id, "dataset": id, "hyperparameters": {...}}`, every part optional. Unknown keys and
 /// out-of-range values are 422 errors naming the field, so typos do not silently train with defaults.
 struct JobRequest {
-    /// One hyperparameter: its type, range and default.
-    struct Hyperparameter {
-        enum Kind {
-            case integer(ClosedRange<Int>)
-            case number(ClosedRange<Double>, excludingLowerBound: Bool)
-            case choice([String])
-            case flag
+    /// Every hyperparameter with its default: a default `FineTuneSpec` as JSON. The spec type is the one source of
+    /// names, types, defaults and validation, so the service and `graft finetune` accept exactly the same fields.
+    static let defaultHyperparameters: [String: JSONValue] = {
+        guard case .object(let fields) = try? encode(FineTuneSpec()) else {
+            preconditionFailure("FineTuneSpec must encode as a JSON object")
         }
-
-        var name: String
-        var kind: Kind
-        var defaultValue: JSONValue
-    }
-
-    static let hyperparameters: [Hyperparameter] = [
-        Hyperparameter(name: "epochs", kind: .integer(1...1000), defaultValue: .number(5)),
-        Hyperparameter(name: "batch_size", kind: .integer(1...1024), defaultValue: .number(32)),
-        Hyperparameter(name: "learning_rate", kind: .number(0...10, excludingLowerBound: true),
-                       defaultValue: .number(0.001)),
-        Hyperparameter(name: "weight_decay", kind: .number(0...1, excludingLowerBound: false), defaultValue: .number(0)),
-        Hyperparameter(name: "optimizer", kind: .choice(["adam", "adamw", "sgd"]), defaultValue: .string("adam")),
-        Hyperparameter(name: "validation_fraction", kind: .number(0...0.9, excludingLowerBound: true),
-                       defaultValue: .number(0.2)),
-        Hyperparameter(name: "augment", kind: .flag, defaultValue: .bool(true)),
-        Hyperparameter(name: "seed", kind: .integer(0...Int(Int32.max)), defaultValue: .number(0)),
-    ]
+        return fields
+    }()
 
     var baseModelID: String
     var datasetID: String
@@ -102,63 +85,78 @@ struct JobRequest {
         }
     }
 
+    /// Decodes the given hyperparameters into a `FineTuneSpec` (missing ones take defaults), validates it, and
+    /// returns it as stored: every field, defaults filled in.
     private static func validateHyperparameters(_ value: JSONValue?) throws -> [String: JSONValue] {
         var given: [String: JSONValue] = [:]
         switch value {
-        case .object(let fields)?: given = fields
+        case .object(let fields)?: given = fields.filter { $0.value != .null }
         case nil, .null?: break
         default:
             throw ServiceError.invalid(field: "hyperparameters", message: "hyperparameters must be a JSON object.")
         }
-        let known = Set(hyperparameters.map(\.name))
-        for key in given.keys.sorted() where !known.contains(key) {
+        let known = defaultHyperparameters.keys.sorted()
+        for key in given.keys.sorted() where defaultHyperparameters[key] == nil {
             throw ServiceError.invalid(field: "hyperparameters.\(key)", message:
-                "Unknown hyperparameter '\(key)'; known: \(hyperparameters.map(\.name).joined(separator: ", ")).")
+                "Unknown hyperparameter '\(key)'; known: \(known.joined(separator: ", ")).")
         }
-        var resolved: [String: JSONValue] = [:]
-        for parameter in hyperparameters {
-            guard let value = given[parameter.name], value != .null else {
-                resolved[parameter.name] = parameter.defaultValue
-                continue
+        let spec: FineTuneSpec
+        do {
+            spec = try JSONDecoder().decode(FineTuneSpec.self, from: JSONEncoder().encode(JSONValue.object(given)))
+            try spec.validate()
+        } catch let error as DecodingError {
+            var (path, problem) = describe(error)
+            if path.isEmpty {
+                // swift-corelibs' decoder reports some failures (2.5 for a whole number) without a coding path:
+                // find the field by decoding the given ones one at a time.
+                path = given.keys.sorted().first { key in
+                    (try? JSONDecoder().decode(FineTuneSpec.self, from: JSONEncoder().encode(
+                        JSONValue.object([key: given[key]!])))) == nil
+                } ?? ""
+                if let value = given[path] { problem = "\(value.text) is not a valid value of this field" }
             }
-            resolved[parameter.name] = try check(value, against: parameter)
+            let field = path.isEmpty ? "hyperparameters" : "hyperparameters.\(path)"
+            let example = path.split(separator: ".").first.flatMap { defaultHyperparameters[String($0)] }
+            throw ServiceError.invalid(field: field, message: "\(field): \(problem)"
+                + (example.map { "; the default is \($0.text)." } ?? "."))
+        } catch let error as FineTuneError {
+            throw ServiceError.invalid(field: error.field.map { "hyperparameters.\($0)" } ?? "hyperparameters",
+                                       message: "hyperparameters.\(error.description)")
         }
+        guard case .object(let resolved) = try encode(spec) else { return given }
         return resolved
     }
 
-    private static func check(_ value: JSONValue, against parameter: Hyperparameter) throws -> JSONValue {
-        let field = "hyperparameters.\(parameter.name)"
-        switch (parameter.kind, value) {
-        case (.integer(let range), .number(let number)):
-            guard number.rounded() == number, let integer = Int(exactly: number), range.contains(integer) else {
-                throw ServiceError.invalid(field: field, message:
-                    "\(parameter.name) must be a whole number from \(range.lowerBound) to \(range.upperBound); got \(number).")
-            }
-            return value
-        case (.number(let range, let excludingLowerBound), .number(let number)):
-            guard range.contains(number), !(excludingLowerBound && number == range.lowerBound) else {
-                let lower = excludingLowerBound ? "greater than \(range.lowerBound)" : "at least \(range.lowerBound)"
-                throw ServiceError.invalid(field: field, message:
-                    "\(parameter.name) must be \(lower) and at most \(range.upperBound); got \(number).")
-            }
-            return value
-        case (.choice(let choices), .string(let text)):
-            guard choices.contains(text) else {
-                throw ServiceError.invalid(field: field, message:
-                    "\(parameter.name) must be one of \(choices.joined(separator: ", ")); got '\(text)'.")
-            }
-            return value
-        case (.flag, .bool):
-            return value
-        default:
-            let expected: String
-            switch parameter.kind {
-            case .integer: expected = "a whole number"
-            case .number: expected = "a number"
-            case .choice(let choices): expected = "one of \(choices.joined(separator: ", "))"
-            case .flag: expected = "true or false"
-            }
-            throw ServiceError.invalid(field: field, message: "\(parameter.name) must be \(expected).")
+    private static func encode(_ spec: FineTuneSpec) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(spec))
+    }
+
+    /// The dotted field path and a plain-words reason for a decoding failure.
+    private static func describe(_ error: DecodingError) -> (path: String, problem: String) {
+        func dotted(_ path: [CodingKey]) -> String {
+            path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .typeMismatch(let type, let context):
+            return (dotted(context.codingPath), "expected \(readable(type)), got something else")
+        case .valueNotFound(let type, let context):
+            return (dotted(context.codingPath), "expected \(readable(type))")
+        case .keyNotFound(let key, let context):
+            return (dotted(context.codingPath + [key]), "is required")
+        case .dataCorrupted(let context):
+            return (dotted(context.codingPath), context.debugDescription)
+        @unknown default:
+            return ("", "\(error)")
+        }
+    }
+
+    private static func readable(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type, is UInt64.Type: return "a whole number"
+        case is Double.Type, is Float.Type: return "a number"
+        case is Bool.Type: return "true or false"
+        case is String.Type: return "a string"
+        default: return "a value of type \(type)"
         }
     }
 }

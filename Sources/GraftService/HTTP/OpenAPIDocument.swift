@@ -120,15 +120,16 @@ enum OpenAPIDocument {
         "Readiness": object(["status": string, "database": string, "base_models": integer, "workers": integer]),
         "JobRequest": object([
             "base_model": string, "dataset": string,
-            "hyperparameters": object(Dictionary(uniqueKeysWithValues: JobRequest.hyperparameters.map { parameter in
-                switch parameter.kind {
-                case .integer: return (parameter.name, integer)
-                case .number: return (parameter.name, number)
-                case .choice(let choices):
-                    return (parameter.name, .object(["type": .string("string"), "enum": .array(choices.map(JSONValue.string))]))
-                case .flag: return (parameter.name, boolean)
+            "hyperparameters": object(JobRequest.defaultHyperparameters.mapValues { value in
+                switch value {
+                case .number(let number) where number.rounded() == number:
+                    return .object(["type": .string("integer"), "default": value])
+                case .number: return .object(["type": .string("number"), "default": value])
+                case .bool: return .object(["type": .string("boolean"), "default": value])
+                case .string: return .object(["type": .string("string"), "default": value])
+                default: return .object(["default": value])
                 }
-            })),
+            }),
         ]),
         "Job": object([
             "id": string, "status": .object(["type": .string("string"),

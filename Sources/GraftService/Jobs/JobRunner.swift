@@ -20,6 +20,10 @@ public struct JobTicket: Sendable {
     public var specJSON: String
     public var baseModelID: String?
     public var datasetID: String?
+    /// The base model's folder (`model.json` + `weights.safetensors`), resolved from the store.
+    public var baseModelDirectory: URL?
+    /// The dataset's folder of class folders, resolved from the store.
+    public var datasetDirectory: URL?
     /// Survives across attempts; removed once the job ends.
     public var checkpointDirectory: URL
     /// An empty folder for the fine-tuned model; registered as `resultModelID` on success.
@@ -28,12 +32,15 @@ public struct JobTicket: Sendable {
     public var resultModelID: String
 
     public init(jobID: String, attempt: Int, specJSON: String, baseModelID: String?, datasetID: String?,
+                baseModelDirectory: URL? = nil, datasetDirectory: URL? = nil,
                 checkpointDirectory: URL, outputDirectory: URL, resultModelID: String) {
         self.jobID = jobID
         self.attempt = attempt
         self.specJSON = specJSON
         self.baseModelID = baseModelID
         self.datasetID = datasetID
+        self.baseModelDirectory = baseModelDirectory
+        self.datasetDirectory = datasetDirectory
         self.checkpointDirectory = checkpointDirectory
         self.outputDirectory = outputDirectory
         self.resultModelID = resultModelID

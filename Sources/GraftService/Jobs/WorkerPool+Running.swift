@@ -18,8 +18,14 @@ extension WorkerPool {
         do {
             try FileManager.default.createDirectory(at: checkpointDirectory, withIntermediateDirectories: true)
             try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
+            // A model or dataset deleted since submission leaves nil here; the runner says which is missing.
+            let baseModelDirectory = job.baseModelID.flatMap { try? store.model(id: $0) }
+                .map { URL(fileURLWithPath: $0.path, isDirectory: true) }
+            let datasetDirectory = job.datasetID.flatMap { try? store.dataset(id: $0) }
+                .map { URL(fileURLWithPath: $0.path, isDirectory: true) }
             let ticket = JobTicket(jobID: job.id, attempt: job.attempt, specJSON: job.specJSON,
                                    baseModelID: job.baseModelID, datasetID: job.datasetID,
+                                   baseModelDirectory: baseModelDirectory, datasetDirectory: datasetDirectory,
                                    checkpointDirectory: checkpointDirectory, outputDirectory: outputDirectory,
                                    resultModelID: resultModelID)
             let result = try runner.run(ticket, reporter: reporter)
