@@ -7,7 +7,8 @@
 #
 # Environment: GRAFT (default .build/release/graft, built when missing); PYTHON (default /usr/bin/python3) and
 # VENV_PYTHON (default var/bench-venv/bin/python) for the two PyTorch builds. Graft's side is
-# `graft bench train-step --json --steps N`, which prints one JSON object with at least "median_ms".
+# `graft bench train-step --steps N --threads 2`, whose output holds "median <ms> ms/step" (or a JSON object
+# with "median_ms").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,17 +40,23 @@ if [[ ! -x "$graft" ]]; then
 fi
 errors=$(mktemp)
 trap 'rm -f "$errors"' EXIT
-if ! graft_json=$("$graft" bench train-step --json --steps "$steps" 2>"$errors"); then
+if ! graft_output=$("$graft" bench train-step --steps "$steps" --threads 2 2>"$errors"); then
     echo "graft: 'graft bench train-step' is not available or failed:" >&2
     sed 's/^/  /' "$errors" >&2
     echo "graft: no figure; only PyTorch was timed" >&2
     exit 2
 fi
-echo "graft: $graft_json"
+echo "graft: $graft_output"
 
-/usr/bin/python3 - "$graft_json" "${results[@]}" <<'PY'
-import json, sys
-graft_ms = json.loads(sys.argv[1])["median_ms"]
+/usr/bin/python3 - "$graft_output" "${results[@]}" <<'PY'
+import json, re, sys
+try:
+    graft_ms = json.loads(sys.argv[1])["median_ms"]
+except ValueError:
+    match = re.search(r"median ([0-9.]+) ms/step", sys.argv[1])
+    if not match:
+        sys.exit("bench/train_step.sh: no 'median … ms/step' in graft's output")
+    graft_ms = float(match.group(1))
 for text in sys.argv[2:]:
     torch = json.loads(text)
     ratio = graft_ms / torch["median_ms"]
