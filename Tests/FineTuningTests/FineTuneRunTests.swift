@@ -187,6 +187,21 @@ enum Fixture {
         #expect(result.history.count == 2)
     }
 
+    @Test func augmentedViewsAreCachedAndReproducible() throws {
+        let base = try Fixture.baseModel()
+        var spec = Fixture.spec(epochs: 6)
+        spec.augmentation = AugmentationConfig(enabled: true, minimumCropScale: 0.9, maximumRotationDegrees: 0)
+        spec.augmentedViews = 2
+        let (result, a) = try Fixture.run(spec, base: base)
+        #expect(result.usedFeatureCache && result.cacheBoundary == "flatten")
+        #expect(result.validation!.accuracy >= 0.8, "accuracy \(result.validation!.accuracy)")
+        let (_, b) = try Fixture.run(spec, base: base)
+        #expect(a.graph.stateDict()["fc.weight"]!.scalars == b.graph.stateDict()["fc.weight"]!.scalars)
+        spec.augmentedViews = 0
+        let (recomputed, _) = try Fixture.run(spec, base: base)
+        #expect(!recomputed.usedFeatureCache)
+    }
+
     @Test func timeLimitStopsAfterTheCurrentStepAndKeepsAModel() throws {
         let base = try Fixture.baseModel()
         var spec = Fixture.spec(epochs: 5)
@@ -247,6 +262,7 @@ enum Fixture {
         ("freeze.trainable_layers", { (s: inout FineTuneSpec) in s.freeze = .trainableLayers(0) }),
         ("validation_fraction", { (s: inout FineTuneSpec) in s.validationFraction = 1 }),
         ("label_smoothing", { (s: inout FineTuneSpec) in s.labelSmoothing = 1.5 }),
+        ("augmented_views", { (s: inout FineTuneSpec) in s.augmentedViews = -1 }),
     ] as [(String, @Sendable (inout FineTuneSpec) -> Void)])
     func impossibleSpecsNameTheField(field: String, change: @Sendable (inout FineTuneSpec) -> Void) throws {
         var spec = Fixture.spec()
