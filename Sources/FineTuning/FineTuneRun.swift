@@ -63,11 +63,21 @@ public struct FineTuneRun {
 
         // Feature cache: the frozen prefix runs once per image when nothing below the cut trains and the
         // images never change (no augmentation).
-        let cacheable = spec.featureCache && !spec.augmentation.enabled && plan.prefix != nil
+        // With augmentation, K augmented views per image can be cached instead (spec.augmented_views).
+        let cacheable = spec.featureCache && plan.prefix != nil
+            && (!spec.augmentation.enabled || spec.augmentedViews > 0)
         var trainInputs = trainImages, validationInputs = validationImages
+        var views: [TensorImages] = []
         var trainGraph = plan.graph
         if cacheable, let prefix = plan.prefix, let suffix = plan.suffix {
-            trainInputs = try Self.features(prefix, trainImages, batchSize: 256)
+            if spec.augmentation.enabled {
+                views = try (0..<spec.augmentedViews).map { view in
+                    try Self.features(prefix, Self.augmentedView(training, spec: imageSpec, config: spec.augmentation,
+                                                                 seed: spec.seed, view: view), batchSize: 256)
+                }
+            } else {
+                trainInputs = try Self.features(prefix, trainImages, batchSize: 256)
+            }
             validationInputs = try validationImages.map { try Self.features(prefix, $0, batchSize: 256) }
             trainGraph = suffix
         }
@@ -99,7 +109,8 @@ public struct FineTuneRun {
         epochs: for epoch in state.epochsDone..<spec.epochs {
             let epochStart = Date()
             var lossSum = 0.0, correct = 0, seen = 0
-            let loader = spec.augmentation.enabled ? BatchLoader(
+            if !views.isEmpty { trainInputs = views[epoch % views.count] }
+            let loader = spec.augmentation.enabled && !cacheable ? BatchLoader(
                 dataset: training, indices: Array(0..<training.count), spec: imageSpec,
                 options: BatchLoaderOptions(batchSize: spec.batchSize, shuffles: true, seed: spec.seed, epoch: epoch,
                                             augmentation: spec.augmentation, workers: max(1, context.threads))) : nil
@@ -254,6 +265,23 @@ public struct FineTuneRun {
             start += batchSize
         }
         return TensorImages(shape: [images.count] + shape, scalars: scalars, labels: images.labels)
+    }
+
+    /// Every training image augmented once with a generator seeded by the run's seed and the view number.
+    static func augmentedView(_ dataset: Dataset, spec: ImageData.InputSpec, config: AugmentationConfig, seed: UInt64,
+                              view: Int) throws -> TensorImages {
+        var generator = SeededGenerator(seed: seed ^ (0xA076_1D64_78BD_642F &* UInt64(view + 1)))
+        let size = spec.channels * spec.height * spec.width
+        var scalars = [Float](repeating: 0, count: dataset.count * size)
+        let options = spec.decodeOptions()
+        try scalars.withUnsafeMutableBufferPointer { all in
+            for index in 0..<dataset.count {
+                let image = spec.augment(try dataset.loadImage(at: index, options: options), config: config, using: &generator)
+                spec.normalize(image, into: UnsafeMutableBufferPointer(rebasing: all[(index * size)..<((index + 1) * size)]))
+            }
+        }
+        return TensorImages(shape: [dataset.count, spec.channels, spec.height, spec.width], scalars: scalars,
+                            labels: dataset.labels)
     }
 
     /// The epoch's sample order: a Fisher–Yates shuffle seeded by the run's seed and the epoch only, so a

@@ -83,6 +83,9 @@ public struct FineTuneSpec: Codable, Sendable, Equatable {
     public var topK: Int = 3
     /// Run the frozen part once per image and train on cached features when allowed.
     public var featureCache: Bool = true
+    /// With augmentation on: 0 recomputes the frozen part every step; K > 0 caches K augmented views of every
+    /// training image (epoch e trains on view e mod K).
+    public var augmentedViews: Int = 0
 
     public init() {}
 
@@ -92,7 +95,7 @@ public struct FineTuneSpec: Codable, Sendable, Equatable {
         case batchSize = "batch_size", weightDecay = "weight_decay", labelSmoothing = "label_smoothing"
         case classWeighting = "class_weighting", validationFraction = "validation_fraction"
         case earlyStoppingPatience = "early_stopping_patience", timeLimitSeconds = "time_limit_seconds"
-        case topK = "top_k", featureCache = "feature_cache"
+        case topK = "top_k", featureCache = "feature_cache", augmentedViews = "augmented_views"
     }
 
     /// Missing keys take the defaults.
@@ -119,6 +122,7 @@ public struct FineTuneSpec: Codable, Sendable, Equatable {
         timeLimitSeconds = try c.decodeIfPresent(Double.self, forKey: .timeLimitSeconds) ?? d.timeLimitSeconds
         topK = try c.decodeIfPresent(Int.self, forKey: .topK) ?? d.topK
         featureCache = try c.decodeIfPresent(Bool.self, forKey: .featureCache) ?? d.featureCache
+        augmentedViews = try c.decodeIfPresent(Int.self, forKey: .augmentedViews) ?? d.augmentedViews
     }
 
     /// Checks the values that need no model or dataset; ``FineTuneRun`` checks the rest (node names, classes).
@@ -137,6 +141,9 @@ public struct FineTuneSpec: Codable, Sendable, Equatable {
         }
         guard earlyStoppingPatience >= 0 else { throw fail("early_stopping_patience", "must be ≥ 0") }
         guard timeLimitSeconds >= 0, timeLimitSeconds.isFinite else { throw fail("time_limit_seconds", "must be ≥ 0") }
+        guard (0...64).contains(augmentedViews) else {
+            throw fail("augmented_views", "must be between 0 and 64, got \(augmentedViews)")
+        }
         guard topK >= 1 else { throw fail("top_k", "must be at least 1, got \(topK)") }
         if head == .mlp {
             guard headHidden >= 1 else { throw fail("head_hidden", "must be at least 1, got \(headHidden)") }

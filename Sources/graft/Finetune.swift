@@ -25,6 +25,8 @@ struct Finetune: ParsableCommand {
     @Option var seed: UInt64?
     @Option var validationFraction: Double?
     @Flag(help: "Turn on the standard augmentation.") var augment = false
+    @Option(help: "With --augment: cache this many augmented views of each image (0 = recompute every step).")
+    var augmentedViews: Int?
     @Flag(help: "Recompute the frozen part every step instead of caching its output.") var noFeatureCache = false
     @Option(help: "JSON lines of progress events to this file.") var events: String?
 
@@ -50,6 +52,7 @@ struct Finetune: ParsableCommand {
         if let seed { result.seed = seed }
         if let validationFraction { result.validationFraction = validationFraction }
         if augment { result.augmentation = .standard }
+        if let augmentedViews { result.augmentedViews = augmentedViews }
         if noFeatureCache { result.featureCache = false }
         return result
     }

@@ -176,6 +176,61 @@ enum Fixture {
         #expect(a.graph.stateDict()["fc.weight"]!.scalars != c.graph.stateDict()["fc.weight"]!.scalars)
     }
 
+    @Test func augmentationRecomputesTheFrozenPart() throws {
+        let base = try Fixture.baseModel()
+        var spec = Fixture.spec(epochs: 2)
+        spec.augmentation = AugmentationConfig(enabled: true, minimumCropScale: 0.9, maximumRotationDegrees: 0)
+        var steps = 0
+        let (result, _) = try Fixture.run(spec, base: base, progress: { if $0.kind == .step { steps += 1 } })
+        #expect(!result.usedFeatureCache && result.cacheBoundary == nil)
+        #expect(steps == 2 * ((result.trainingImageCount + 15) / 16))
+        #expect(result.history.count == 2)
+    }
+
+    @Test func augmentedViewsAreCachedAndReproducible() throws {
+        let base = try Fixture.baseModel()
+        var spec = Fixture.spec(epochs: 6)
+        spec.augmentation = AugmentationConfig(enabled: true, minimumCropScale: 0.9, maximumRotationDegrees: 0)
+        spec.augmentedViews = 2
+        let (result, a) = try Fixture.run(spec, base: base)
+        #expect(result.usedFeatureCache && result.cacheBoundary == "flatten")
+        #expect(result.validation!.accuracy >= 0.8, "accuracy \(result.validation!.accuracy)")
+        let (_, b) = try Fixture.run(spec, base: base)
+        #expect(a.graph.stateDict()["fc.weight"]!.scalars == b.graph.stateDict()["fc.weight"]!.scalars)
+        spec.augmentedViews = 0
+        let (recomputed, _) = try Fixture.run(spec, base: base)
+        #expect(!recomputed.usedFeatureCache)
+    }
+
+    @Test func timeLimitStopsAfterTheCurrentStepAndKeepsAModel() throws {
+        let base = try Fixture.baseModel()
+        var spec = Fixture.spec(epochs: 5)
+        spec.timeLimitSeconds = 1e-9
+        var steps = 0
+        let (result, model) = try Fixture.run(spec, base: base, progress: { if $0.kind == .step { steps += 1 } })
+        #expect(result.stopReason == .timeLimit && steps == 1 && result.history.count == 1)
+        #expect(model.manifest.provenance["stop_reason"] == "time_limit")
+    }
+
+    @Test func earlyStoppingEndsAfterPatienceEpochsWithoutImprovement() throws {
+        // Validation images carry the wrong labels (quadrant + 1), so the better the head learns the training
+        // set, the worse the validation loss gets: the first epoch stays best.
+        let training = Fixture.dataset(count: 120, seed: 5)
+        let shifted = Fixture.dataset(count: 40, seed: 6)
+        let validation = Dataset(identifier: "shifted", classNames: shifted.classNames, samples: shifted.samples.map {
+            var sample = $0; sample.label = ($0.label + 1) % 4; return sample })
+        var spec = Fixture.spec(epochs: 40)
+        spec.earlyStoppingPatience = 2
+        let run = FineTuneRun(base: try Fixture.baseModel(), dataset: .datasets(training: training, validation: validation),
+                              spec: spec, outputDirectory: Fixture.temporaryDirectory("es"), context: ComputeContext(threads: 2))
+        let result = try run.run()
+        #expect(result.stopReason == .earlyStopping)
+        #expect(result.history.count == result.bestEpoch + 2)
+        let best = result.history[result.bestEpoch - 1].validationLoss!
+        #expect(result.history.allSatisfy { $0.validationLoss! >= best })
+        #expect(abs(result.validation!.loss - best) < 1e-9, "the kept weights are the best epoch's")
+    }
+
     @Test func mlpHeadTrains() throws {
         let base = try Fixture.baseModel()
         var spec = Fixture.spec(epochs: 10)
@@ -207,6 +262,7 @@ enum Fixture {
         ("freeze.trainable_layers", { (s: inout FineTuneSpec) in s.freeze = .trainableLayers(0) }),
         ("validation_fraction", { (s: inout FineTuneSpec) in s.validationFraction = 1 }),
         ("label_smoothing", { (s: inout FineTuneSpec) in s.labelSmoothing = 1.5 }),
+        ("augmented_views", { (s: inout FineTuneSpec) in s.augmentedViews = -1 }),
     ] as [(String, @Sendable (inout FineTuneSpec) -> Void)])
     func impossibleSpecsNameTheField(field: String, change: @Sendable (inout FineTuneSpec) -> Void) throws {
         var spec = Fixture.spec()
