@@ -2,6 +2,7 @@
 /// validation (errors name the field).
 import Foundation
 import ImageData
+import NeuralNetwork
 
 /// What to freeze. JSON: `"backbone"`, `"none"`, `{"until": "layer2_relu2"}` or `{"trainable_layers": 2}`.
 public enum FreezePolicy: Codable, Sendable, Equatable {
@@ -155,6 +156,21 @@ public struct FineTuneSpec: Codable, Sendable, Equatable {
         if case .until(let node) = freeze, node.isEmpty { throw fail("freeze.until", "names no node") }
         let problems = augmentation.problems
         if !problems.isEmpty { throw fail("augmentation", problems.joined(separator: "; ")) }
+    }
+}
+
+extension FineTuneSpec {
+    /// Checks the fields that depend on the base model — node names — from its manifest alone, so a service can
+    /// refuse a job before any data is read or weights are loaded.
+    public func validate(against manifest: ModelManifest) throws {
+        guard case .until(let node) = freeze else { return }
+        let below = manifest.nodes.map(\.name).filter { $0 != manifest.head }
+        guard below.contains(node) else {
+            let shown = below.count <= 12 ? below.joined(separator: ", ")
+                : (below.prefix(6) + ["…"] + below.suffix(5)).joined(separator: ", ")
+            throw FineTuneError.invalidSpec(field: "freeze.until", message:
+                "'\(node)' is not a node below the head '\(manifest.head)' of this base model; its nodes: \(shown)")
+        }
     }
 }
 

@@ -49,6 +49,14 @@ import Testing
                                           base + "/jobs"]))
         let jobID = try #require(created["id"] as? String, "\(created)")
 
+        // A freeze boundary that is not a node of the base model is refused at submission, naming the field.
+        let refused = try Self.json(curl(["-X", "POST", "-H", "Content-Type: application/json", "--data",
+                                          #"{"base_model": "fmnist-resnet8", "hyperparameters": {"freeze": {"until": "nope"}}}"#,
+                                          base + "/jobs"]))
+        let error = try #require(refused["error"] as? [String: Any], "\(refused)")
+        #expect(error["field"] as? String == "hyperparameters.freeze.until")
+        #expect((error["message"] as? String)?.contains("conv1") == true, "\(error)")
+
         // Server-Sent Events until the job ends: one event per epoch, then success.
         let stream = try curl(["-N", base + "/jobs/\(jobID)/events"])
         let kinds = stream.split(separator: "\n").filter { $0.hasPrefix("event: ") }.map { String($0.dropFirst(7)) }
@@ -57,6 +65,8 @@ import Testing
 
         let job = try Self.json(curl([base + "/jobs/\(jobID)"]))
         #expect(job["status"] as? String == "succeeded", "\(job)")
+        let progress = try #require(job["progress"] as? [String: Any])
+        #expect(progress["epoch"] as? Int == 6 && progress["total_epochs"] as? Int == 6, "\(progress)")
         let modelID = try #require(job["result_model_id"] as? String, "\(job)")
         let metrics = try Self.json(curl([base + "/jobs/\(jobID)/metrics"]))
         let series = try #require(metrics["metrics"] as? [[String: Any]],

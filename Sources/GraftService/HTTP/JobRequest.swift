@@ -1,6 +1,7 @@
 // POST /jobs: decodes and validates the body into a job specification, filling defaults.
 import FineTuning
 import Foundation
+import NeuralNetwork
 
 /// A validated job request: the base model, the dataset and every hyperparameter, defaults filled in.
 ///
@@ -43,7 +44,24 @@ struct JobRequest {
         }
         baseModelID = try Self.resolveModel(fields["base_model"], store: store, defaultID: defaultBaseModelID)
         datasetID = try Self.resolveDataset(fields["dataset"], store: store)
-        hyperparameters = try Self.validateHyperparameters(fields["hyperparameters"])
+        let spec: FineTuneSpec
+        (spec, hyperparameters) = try Self.validateHyperparameters(fields["hyperparameters"])
+        // Only a freeze boundary names the base model's nodes; nothing else needs its manifest.
+        if case .until = spec.freeze { try Self.validate(spec, againstModel: baseModelID, store: store) }
+    }
+
+    private static func validate(_ spec: FineTuneSpec, againstModel baseModelID: String, store: Store) throws {
+        let base = try store.model(id: baseModelID)
+        let manifestURL = URL(fileURLWithPath: base.path).appendingPathComponent("model.json")
+        do {
+            try spec.validate(against: try ModelManifest.read(contentsOf: manifestURL))
+        } catch let error as FineTuneError {
+            throw ServiceError.invalid(field: error.field.map { "hyperparameters.\($0)" } ?? "hyperparameters",
+                                       message: "hyperparameters.\(error.description)")
+        } catch {
+            throw ServiceError.invalid(field: "base_model", message:
+                "The base model '\(baseModelID)' cannot be read (\(error)); restart the service to refresh the catalog.")
+        }
     }
 
     private static func resolveModel(_ value: JSONValue?, store: Store, defaultID: String?) throws -> String {
@@ -87,7 +105,9 @@ struct JobRequest {
 
     /// Decodes the given hyperparameters into a `FineTuneSpec` (missing ones take defaults), validates it, and
     /// returns it as stored: every field, defaults filled in.
-    private static func validateHyperparameters(_ value: JSONValue?) throws -> [String: JSONValue] {
+    private static func validateHyperparameters(_ value: JSONValue?) throws
+        -> (spec: FineTuneSpec, resolved: [String: JSONValue])
+    {
         var given: [String: JSONValue] = [:]
         switch value {
         case .object(let fields)?: given = fields.filter { $0.value != .null }
@@ -123,8 +143,8 @@ struct JobRequest {
             throw ServiceError.invalid(field: error.field.map { "hyperparameters.\($0)" } ?? "hyperparameters",
                                        message: "hyperparameters.\(error.description)")
         }
-        guard case .object(let resolved) = try encode(spec) else { return given }
-        return resolved
+        guard case .object(let resolved) = try encode(spec) else { return (spec, given) }
+        return (spec, resolved)
     }
 
     private static func encode(_ spec: FineTuneSpec) throws -> JSONValue {

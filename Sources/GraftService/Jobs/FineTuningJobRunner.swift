@@ -80,8 +80,8 @@ public struct FineTuningJobRunner: JobRunner {
     }
 
     private static func report(_ progress: FineTuneProgress, to reporter: JobReporter) throws {
-        // JobProgress counts epochs from 0 while running; FineTuneProgress numbers them from 1.
-        try reporter.reportProgress(JobProgress(epoch: max(0, progress.epoch - 1), totalEpochs: progress.epochs,
+        // Epochs are numbered from 1 (the one running, or the last one finished), as in the metrics and events.
+        try reporter.reportProgress(JobProgress(epoch: progress.epoch, totalEpochs: progress.epochs,
                                                 step: progress.globalStep, totalSteps: progress.totalSteps))
         switch progress.kind {
         case .step:
