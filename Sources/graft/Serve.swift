@@ -46,8 +46,10 @@ struct Serve: ParsableCommand {
                                apiToken: token, defaultBaseModelID: defaultBaseModel, bootstrapMetrics: true)
         try host.start(stopOnSignals: true)
         let models = service.baseModels.registered.joined(separator: ", ")
-        print("Graft is listening on http://\(self.host):\(host.port) (base models: \(models.isEmpty ? "none" : models)); "
-              + "data under \(configuration.dataDirectory.path). Ctrl-C stops it.")
+        // Through the logger (unbuffered standard error), so the line shows at once under nohup or systemd too.
+        Logger(label: "graft").notice(
+            "Graft is serving http://\(self.host):\(host.port) with base models: \(models.isEmpty ? "none" : models); "
+                + "data under \(configuration.dataDirectory.path). Ctrl-C stops it.")
         host.waitUntilStopped()
     }
 }
