@@ -47,9 +47,9 @@ struct Serve: ParsableCommand {
         try host.start(stopOnSignals: true)
         let models = service.baseModels.registered.joined(separator: ", ")
         // Through the logger (unbuffered standard error), so the line shows at once under nohup or systemd too.
-        Logger(label: "graft").notice(
-            "Graft is serving http://\(self.host):\(host.port) with base models: \(models.isEmpty ? "none" : models); "
-                + "data under \(configuration.dataDirectory.path). Ctrl-C stops it.")
+        let message = "Graft is serving http://\(self.host):\(host.port) with base models: \(models.isEmpty ? "none" : models); "
+            + "data under \(configuration.dataDirectory.path). Ctrl-C stops it."
+        Logger(label: "graft").notice("\(message)")
         host.waitUntilStopped()
     }
 }
