@@ -57,14 +57,28 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
+        // MARK: - Benchmarks (bench/): side-by-side measurements, not part of the product
+        .executableTarget(
+            name: "imagebench", dependencies: ["ImageData", "CTurboJPEG"], path: "bench/imagebench",
+            swiftSettings: swiftSettings),
+
         // MARK: - Tests: one target per library target
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], swiftSettings: swiftSettings),
         .testTarget(
             name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "Tensors"],
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-        .testTarget(name: "ImageDataTests", dependencies: ["ImageData", "Tensors"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ImageDataTests", dependencies: ["ImageData", "Tensors", "CTurboJPEG", "CPNG", "CArchive"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "FineTuningTests", dependencies: ["FineTuning"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: swiftSettings),
-        .testTarget(name: "GraftServiceTests", dependencies: ["GraftService"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "GraftServiceTests",
+            dependencies: [
+                "GraftService", "HTTPServer", "FineTuning", "ImageData", "NeuralNetwork", "Tensors",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
     ]
 )

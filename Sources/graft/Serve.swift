@@ -1,13 +1,55 @@
 import ArgumentParser
+import Foundation
+import GraftService
+import HTTPServer
+import Logging
 
-/// `graft serve`: starts the HTTP service (placeholder until the service lands).
+/// `graft serve`: the HTTP service — jobs, datasets, models and predictions — until SIGTERM or SIGINT.
 struct Serve: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Start the Graft HTTP service.")
+    static let configuration = CommandConfiguration(
+        abstract: "Start the Graft HTTP service.",
+        discussion: """
+            State lives under --data (SQLite database, uploaded datasets, checkpoints, fine-tuned models). Base \
+            models are read from Models/ (found through GRAFT_RESOURCES, the current directory or the folders \
+            above the executable). Set GRAFT_API_TOKEN to require `Authorization: Bearer <token>` on every \
+            route that changes something.
+            """)
 
-    @Option(help: "Address to bind.") var host = "127.0.0.1"
-    @Option(help: "Port to listen on.") var port = 8080
+    @Option(help: "Address to bind (use 0.0.0.0 or :: to accept connections from other machines).")
+    var host = "127.0.0.1"
+    @Option(help: "Port to listen on (0 picks a free one and prints it).") var port = 8080
+    @Option(help: "Folder for the database, datasets, checkpoints and fine-tuned models.") var data = "var"
+    @Option(help: "Fine-tuning jobs that run at once; more than one fights over the CPU cores.") var workers = 1
+    @Option(help: "Folder that holds Migrations/ and Models/ (default: found automatically).")
+    var resources: String?
+    @Option(help: "Folder under which POST /datasets may name existing dataset folders.") var datasetRoot: String?
+    @Option(help: "Base model used when a job names none.") var defaultBaseModel = "fmnist-resnet8"
+    @Option(help: "Largest dataset upload accepted, in MiB.") var maxUploadMiB = 2048
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535.") }
+        guard workers >= 1 else { throw ValidationError("--workers must be at least 1.") }
+        guard maxUploadMiB >= 1 else { throw ValidationError("--max-upload-mib must be at least 1.") }
+    }
 
     func run() throws {
-        print("graft serve: the HTTP service is not built yet (see issue 6); would listen on \(host):\(port)")
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        var configuration = ServiceConfiguration(dataDirectory: URL(fileURLWithPath: data, isDirectory: true),
+                                                 resourcesRoot: resources.map { URL(fileURLWithPath: $0) })
+        configuration.workerCount = workers
+        configuration.datasetRoot = datasetRoot.map { URL(fileURLWithPath: $0, isDirectory: true) }
+        configuration.maxUploadBytes = maxUploadMiB << 20
+        let service = try Service(configuration: configuration, runner: FineTuningJobRunner())
+        let environment = ProcessInfo.processInfo.environment
+        let token = environment["GRAFT_API_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        let host = ServiceHost(service: service, http: HTTPServerConfiguration(host: self.host, port: port),
+                               apiToken: token, defaultBaseModelID: defaultBaseModel, bootstrapMetrics: true)
+        try host.start(stopOnSignals: true)
+        let models = service.baseModels.registered.joined(separator: ", ")
+        // Through the logger (unbuffered standard error), so the line shows at once under nohup or systemd too.
+        let message = "Graft is serving http://\(self.host):\(host.port) with base models: \(models.isEmpty ? "none" : models); "
+            + "data under \(configuration.dataDirectory.path). Ctrl-C stops it."
+        Logger(label: "graft").notice("\(message)")
+        host.waitUntilStopped()
     }
 }

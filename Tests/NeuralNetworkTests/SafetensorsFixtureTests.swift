@@ -54,7 +54,7 @@ struct SafetensorsFixtureTests {
 
     @Test func theFixtureFolderHoldsExactlyTheDocumentedFiles() {
         let expected = Set(Self.layerFiles.keys).union(Self.optimizerFiles)
-            .union(["network_small_residual", "schedules"])
+            .union(["network_small_residual", "schedules", "official_safetensors"])
         #expect(Set(PyTorchFixture.allNames) == expected)
     }
 
@@ -112,6 +112,20 @@ struct SafetensorsFixtureTests {
         }
         let graph = try JSONSerialization.jsonObject(with: Data(fixture.string("graph").utf8)) as? [[String: Any]]
         #expect(graph?.compactMap { $0["name"] as? String } == Self.networkNodes)
+    }
+
+    @Test func fileWrittenByTheReferenceLibraryReads() throws {
+        // Written by Hugging Face's `safetensors` package (make_official_fixture.py): its own key order, F16,
+        // BF16, F64, a 0-d I64 and an empty tensor.
+        let fixture = try PyTorchFixture.load("official_safetensors")
+        #expect(fixture.metadata["format"] == "pt")
+        #expect(fixture.metadata["writer"]?.hasPrefix("safetensors ") == true)
+        #expect(fixture["conv.weight"] == Tensor(shape: [2, 3, 2, 2], scalars: (0..<24).map { Float($0) / 8 - 1 }))
+        #expect(fixture["half"].scalars == [1, -2.5, 65504, Float(sign: .plus, exponent: -24, significand: 1)])
+        #expect(fixture["brain"] == Tensor(shape: [2, 2], scalars: [1, -0.5, 3, 256]))
+        #expect(fixture["double"].scalars == [Float(0.1), Float(-1e-3)])
+        #expect(fixture["bn.num_batches_tracked"] == Tensor(shape: [], scalars: [7]))
+        #expect(fixture["empty"] == Tensor(shape: [0, 3]))
     }
 
     // MARK: - Optimizers

@@ -160,11 +160,16 @@ enum HeaderJSON: Equatable {
             var scalars = String.UnicodeScalarView()
             var run = position  // start of the current run of plain bytes
             func flush(_ parser: Parser, upTo end: Int) throws {
-                let slice = UnsafeRawBufferPointer(rebasing: parser.bytes[run..<end])
-                guard let text = String(validating: slice, as: UTF8.self) else {
-                    throw parser.failure("invalid UTF-8 in a string")
+                // Strict UTF-8 decoding (overlong forms, surrogates and truncated sequences are errors).
+                var bytes = UnsafeRawBufferPointer(rebasing: parser.bytes[run..<end]).makeIterator()
+                var decoder = UTF8()
+                decoding: while true {
+                    switch decoder.decode(&bytes) {
+                    case .scalarValue(let scalar): scalars.append(scalar)
+                    case .emptyInput: break decoding
+                    case .error: throw parser.failure("invalid UTF-8 in a string")
+                    }
                 }
-                scalars.append(contentsOf: text.unicodeScalars)
             }
             while true {
                 guard let byte = current else { throw failure("unterminated string") }

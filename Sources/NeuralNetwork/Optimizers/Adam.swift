@@ -125,25 +125,23 @@ struct AdaptiveMoments {
         let biasCorrection1 = 1 - pow(b1, t)
         let correction2Root = Float((1 - pow(b2, t)).squareRoot())
         let stepSize = Float(lr / biasCorrection1)
-        let keep1 = beta1, keep2 = beta2, gain1 = Float(1 - b1), gain2 = Float(1 - b2), eps = epsilon
         let l2 = decoupled ? 0 : weightDecay
         let shrink: Float = decoupled ? Float(1 - lr * Self.decimal(weightDecay)) : 1
+        let constants = AdamConstants(keep1: beta1, keep2: beta2, gain1: Float(1 - b1), gain2: Float(1 - b2),
+                                      epsilon: epsilon, stepSize: stepSize, correction2Root: correction2Root,
+                                      l2: l2, shrink: shrink)
         parameter.gradient.scalars.withUnsafeBufferPointer { gradient in
             parameter.value.scalars.withUnsafeMutableBufferPointer { value in
                 state.exponentialAverage.scalars.withUnsafeMutableBufferPointer { m in
                     state.exponentialAverageOfSquares.scalars.withUnsafeMutableBufferPointer { v in
                         forEachSlice(count: count) { range in
-                            for i in range {
-                                var theta = value[i]
-                                if shrink != 1 { theta *= shrink }
-                                var g = gradient[i]
-                                if l2 != 0 { g += l2 * theta }
-                                let mi = keep1 * m[i] + gain1 * g
-                                let vi = keep2 * v[i] + gain2 * (g * g)
-                                m[i] = mi
-                                v[i] = vi
-                                let denominator = vi.squareRoot() / correction2Root + eps
-                                value[i] = theta - stepSize * (mi / denominator)
+                            // Separate loops per weight-decay form keep the branches out of the vectorised body.
+                            if l2 != 0 {
+                                adamKernel(range, value, gradient, m, v, constants, l2: true, shrink: false)
+                            } else if shrink != 1 {
+                                adamKernel(range, value, gradient, m, v, constants, l2: false, shrink: true)
+                            } else {
+                                adamKernel(range, value, gradient, m, v, constants, l2: false, shrink: false)
                             }
                         }
                     }
@@ -190,5 +188,30 @@ struct AdaptiveMoments {
         }
         moments = loaded
         stepCount = loadedStep
+    }
+}
+
+/// The scalar factors of one Adam step.
+struct AdamConstants {
+    let keep1, keep2, gain1, gain2, epsilon, stepSize, correction2Root, l2, shrink: Float
+}
+
+/// One Adam/AdamW step over `range` of θ (value), ∇ (gradient), m and v; `l2` and `shrink` are constants at
+/// each call site so that the inlined loop carries no branch.
+@inline(__always)
+private func adamKernel(_ range: Range<Int>, _ value: UnsafeMutableBufferPointer<Float>,
+                        _ gradient: UnsafeBufferPointer<Float>, _ m: UnsafeMutableBufferPointer<Float>,
+                        _ v: UnsafeMutableBufferPointer<Float>, _ c: AdamConstants, l2: Bool, shrink: Bool) {
+    for i in range {
+        var theta = value[i]
+        if shrink { theta *= c.shrink }  // AdamW: θ·(1 − ηλ)
+        var g = gradient[i]
+        if l2 { g += c.l2 * theta }  // Adam: ∇ + λθ
+        let mi = c.keep1 * m[i] + c.gain1 * g
+        let vi = c.keep2 * v[i] + c.gain2 * (g * g)
+        m[i] = mi
+        v[i] = vi
+        let denominator = vi.squareRoot() / c.correction2Root + c.epsilon
+        value[i] = theta - c.stepSize * (mi / denominator)
     }
 }

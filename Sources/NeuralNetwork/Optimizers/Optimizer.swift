@@ -15,7 +15,9 @@ public protocol Optimizer: AnyObject {
     /// `conv1.weight.momentum_buffer`, `conv1.weight.exp_avg`) plus the counter `step` (shape [1]).
     func state() -> [String: Tensor]
     /// Replaces the state with one exported by `state()`; throws `OptimizerStateError` on unknown names,
-    /// missing companions or inconsistent shapes, leaving the current state unchanged.
+    /// missing companions or inconsistent shapes, leaving the current state unchanged. State read from a file
+    /// should go through `loadState(_:parameters:)`, which also checks it against the parameters (a buffer whose
+    /// shape differs from its parameter's is a programmer error once stepping).
     func loadState(_ state: [String: Tensor]) throws
 }
 

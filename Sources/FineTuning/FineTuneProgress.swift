@@ -1,0 +1,99 @@
+/// What a run reports while it works (progress events) and what it returns (the result).
+import Foundation
+
+/// One progress event: after every training step (`kind == .step`) and after every epoch's validation
+/// (`kind == .epoch`, with `validation` set). JSON keys are snake_case.
+public struct FineTuneProgress: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable { case step, epoch }
+
+    public var kind: Kind
+    /// 1-based epoch and step within the epoch.
+    public var epoch: Int
+    public var epochs: Int
+    public var step: Int
+    public var stepsPerEpoch: Int
+    /// Steps done so far in the whole run, of `totalSteps`.
+    public var globalStep: Int
+    public var totalSteps: Int
+    /// Mean training loss and accuracy over the epoch so far.
+    public var loss: Double
+    public var accuracy: Double
+    public var learningRate: Double
+    public var imagesPerSecond: Double
+    /// Estimated seconds left at the current speed.
+    public var etaSeconds: Double
+    public var validation: EvaluationReport?
+
+    /// Fraction of the run's steps done, 0…1.
+    public var fractionDone: Double { totalSteps == 0 ? 1 : Double(globalStep) / Double(totalSteps) }
+
+    enum CodingKeys: String, CodingKey {
+        case kind, epoch, epochs, step, loss, accuracy, validation
+        case stepsPerEpoch = "steps_per_epoch", globalStep = "global_step", totalSteps = "total_steps"
+        case learningRate = "learning_rate", imagesPerSecond = "images_per_second", etaSeconds = "eta_seconds"
+    }
+}
+
+/// Training and validation figures of one finished epoch.
+public struct EpochMetrics: Codable, Sendable, Equatable {
+    public var epoch: Int
+    public var trainingLoss: Double
+    public var trainingAccuracy: Double
+    public var validationLoss: Double?
+    public var validationAccuracy: Double?
+    public var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, seconds
+        case trainingLoss = "training_loss", trainingAccuracy = "training_accuracy"
+        case validationLoss = "validation_loss", validationAccuracy = "validation_accuracy"
+    }
+}
+
+/// Why training ended.
+public enum StopReason: String, Codable, Sendable {
+    case completed
+    case earlyStopping = "early_stopping"
+    case timeLimit = "time_limit"
+}
+
+/// The outcome of a finished run. JSON keys are snake_case.
+public struct FineTuneResult: Codable, Sendable {
+    /// The written model folder.
+    public var modelDirectory: URL
+    public var labels: [String]
+    /// Evaluation of the saved (best-epoch) weights on the validation split; nil without a validation split.
+    public var validation: EvaluationReport?
+    public var history: [EpochMetrics]
+    /// 1-based epoch whose weights were kept (lowest validation loss, or the last epoch without validation).
+    public var bestEpoch: Int
+    public var stopReason: StopReason
+    /// True when later epochs trained on cached features of the frozen part.
+    public var usedFeatureCache: Bool
+    /// The cut node whose outputs were cached (nil when the whole network ran every step).
+    public var cacheBoundary: String?
+    /// The epoch the run resumed after (0 when it started fresh).
+    public var resumedFromEpoch: Int
+    public var trainableParameterCount: Int
+    public var trainingImageCount: Int
+    public var validationImageCount: Int
+    public var datasetHash: String
+    public var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case labels, validation, history, seconds
+        case modelDirectory = "model_directory", bestEpoch = "best_epoch", stopReason = "stop_reason"
+        case usedFeatureCache = "used_feature_cache", cacheBoundary = "cache_boundary"
+        case resumedFromEpoch = "resumed_from_epoch", trainableParameterCount = "trainable_parameter_count"
+        case trainingImageCount = "training_image_count", validationImageCount = "validation_image_count"
+        case datasetHash = "dataset_hash"
+    }
+}
+
+/// Thrown by ``FineTuneRun/run(progress:isCancelled:)`` when `isCancelled` returned true; the last
+/// checkpoint (end of the previous epoch) stays on disk for a later resume.
+public struct FineTuneCancelled: Error, CustomStringConvertible {
+    public let epoch: Int
+    public let step: Int
+    public var description: String { "cancelled during epoch \(epoch), before step \(step)" }
+}

@@ -1,0 +1,201 @@
+/// The hyperparameters of one fine-tuning run, with defaults a newcomer never needs to change, and their
+/// validation (errors name the field).
+import Foundation
+import ImageData
+import NeuralNetwork
+
+/// What to freeze. JSON: `"backbone"`, `"none"`, `{"until": "layer2_relu2"}` or `{"trainable_layers": 2}`.
+public enum FreezePolicy: Codable, Sendable, Equatable {
+    /// Everything but the new head (default).
+    case backbone
+    /// Full fine-tune.
+    case none
+    /// Freeze every node up to and including this one (in graph order); later nodes train.
+    case until(String)
+    /// The last N layers with parameters train (the new head counts as one).
+    case trainableLayers(Int)
+
+    enum CodingKeys: String, CodingKey { case until, trainableLayers = "trainable_layers" }
+
+    public init(from decoder: Decoder) throws {
+        if let single = try? decoder.singleValueContainer(), let text = try? single.decode(String.self) {
+            switch text {
+            case "backbone": self = .backbone
+            case "none": self = .none
+            default:
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                    debugDescription: "freeze must be \"backbone\", \"none\", {\"until\": node} or {\"trainable_layers\": n}"))
+            }
+            return
+        }
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        if let node = try container.decodeIfPresent(String.self, forKey: .until) {
+            self = .until(node)
+        } else {
+            self = .trainableLayers(try container.decode(Int.self, forKey: .trainableLayers))
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        switch self {
+        case .backbone: var c = encoder.singleValueContainer(); try c.encode("backbone")
+        case .none: var c = encoder.singleValueContainer(); try c.encode("none")
+        case .until(let node): var c = encoder.container(keyedBy: CodingKeys.self); try c.encode(node, forKey: .until)
+        case .trainableLayers(let n):
+            var c = encoder.container(keyedBy: CodingKeys.self); try c.encode(n, forKey: .trainableLayers)
+        }
+    }
+}
+
+/// One fine-tuning run's settings. JSON keys are snake_case; every field has a default.
+public struct FineTuneSpec: Codable, Sendable, Equatable {
+    public enum Head: String, Codable, Sendable { case linear, mlp }
+    public enum OptimizerKind: String, Codable, Sendable { case sgd, adam, adamw }
+    public enum Schedule: String, Codable, Sendable { case constant, cosine }
+    public enum ClassWeighting: String, Codable, Sendable {
+        case none
+        /// Weight of class c = N / (K · count_c): rare classes count as much as common ones.
+        case balanced
+    }
+
+    public var freeze: FreezePolicy = .backbone
+    public var head: Head = .linear
+    /// Hidden width and dropout of the `mlp` head.
+    public var headHidden: Int = 128
+    public var headDropout: Double = 0.2
+    public var optimizer: OptimizerKind = .adam
+    public var learningRate: Double = 1e-2
+    public var schedule: Schedule = .constant
+    /// SGD momentum (Nesterov).
+    public var momentum: Double = 0.9
+    public var epochs: Int = 30
+    public var batchSize: Int = 50
+    public var weightDecay: Double = 0
+    public var labelSmoothing: Double = 0
+    public var classWeighting: ClassWeighting = .none
+    public var augmentation: AugmentationConfig = .off
+    public var validationFraction: Double = 0.2
+    /// Stop after this many epochs without a lower validation loss (0 = never).
+    public var earlyStoppingPatience: Int = 0
+    public var seed: UInt64 = 0
+    /// Stop (keeping the best weights so far) after this many seconds (0 = no limit).
+    public var timeLimitSeconds: Double = 0
+    /// k of the top-k accuracy in evaluations.
+    public var topK: Int = 3
+    /// Run the frozen part once per image and train on cached features when allowed.
+    public var featureCache: Bool = true
+    /// With augmentation on: 0 recomputes the frozen part every step; K > 0 caches K augmented views of every
+    /// training image (epoch e trains on view e mod K).
+    public var augmentedViews: Int = 0
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case freeze, head, optimizer, schedule, momentum, epochs, augmentation, seed
+        case headHidden = "head_hidden", headDropout = "head_dropout", learningRate = "learning_rate"
+        case batchSize = "batch_size", weightDecay = "weight_decay", labelSmoothing = "label_smoothing"
+        case classWeighting = "class_weighting", validationFraction = "validation_fraction"
+        case earlyStoppingPatience = "early_stopping_patience", timeLimitSeconds = "time_limit_seconds"
+        case topK = "top_k", featureCache = "feature_cache", augmentedViews = "augmented_views"
+    }
+
+    /// Missing keys take the defaults.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = FineTuneSpec()
+        freeze = try c.decodeIfPresent(FreezePolicy.self, forKey: .freeze) ?? d.freeze
+        head = try c.decodeIfPresent(Head.self, forKey: .head) ?? d.head
+        headHidden = try c.decodeIfPresent(Int.self, forKey: .headHidden) ?? d.headHidden
+        headDropout = try c.decodeIfPresent(Double.self, forKey: .headDropout) ?? d.headDropout
+        optimizer = try c.decodeIfPresent(OptimizerKind.self, forKey: .optimizer) ?? d.optimizer
+        learningRate = try c.decodeIfPresent(Double.self, forKey: .learningRate) ?? d.learningRate
+        schedule = try c.decodeIfPresent(Schedule.self, forKey: .schedule) ?? d.schedule
+        momentum = try c.decodeIfPresent(Double.self, forKey: .momentum) ?? d.momentum
+        epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? d.epochs
+        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? d.batchSize
+        weightDecay = try c.decodeIfPresent(Double.self, forKey: .weightDecay) ?? d.weightDecay
+        labelSmoothing = try c.decodeIfPresent(Double.self, forKey: .labelSmoothing) ?? d.labelSmoothing
+        classWeighting = try c.decodeIfPresent(ClassWeighting.self, forKey: .classWeighting) ?? d.classWeighting
+        augmentation = try c.decodeIfPresent(AugmentationConfig.self, forKey: .augmentation) ?? d.augmentation
+        validationFraction = try c.decodeIfPresent(Double.self, forKey: .validationFraction) ?? d.validationFraction
+        earlyStoppingPatience = try c.decodeIfPresent(Int.self, forKey: .earlyStoppingPatience) ?? d.earlyStoppingPatience
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        timeLimitSeconds = try c.decodeIfPresent(Double.self, forKey: .timeLimitSeconds) ?? d.timeLimitSeconds
+        topK = try c.decodeIfPresent(Int.self, forKey: .topK) ?? d.topK
+        featureCache = try c.decodeIfPresent(Bool.self, forKey: .featureCache) ?? d.featureCache
+        augmentedViews = try c.decodeIfPresent(Int.self, forKey: .augmentedViews) ?? d.augmentedViews
+    }
+
+    /// Checks the values that need no model or dataset; ``FineTuneRun`` checks the rest (node names, classes).
+    public func validate() throws {
+        func fail(_ field: String, _ message: String) -> FineTuneError { .invalidSpec(field: field, message: message) }
+        guard epochs >= 1 else { throw fail("epochs", "must be at least 1, got \(epochs)") }
+        guard batchSize >= 1 else { throw fail("batch_size", "must be at least 1, got \(batchSize)") }
+        guard learningRate > 0, learningRate.isFinite else {
+            throw fail("learning_rate", "must be a positive number, got \(learningRate)")
+        }
+        guard weightDecay >= 0, weightDecay.isFinite else { throw fail("weight_decay", "must be ≥ 0, got \(weightDecay)") }
+        guard (0..<1).contains(labelSmoothing) else { throw fail("label_smoothing", "must be in [0, 1), got \(labelSmoothing)") }
+        guard (0..<1).contains(momentum) else { throw fail("momentum", "must be in [0, 1), got \(momentum)") }
+        guard (0..<1).contains(validationFraction) else {
+            throw fail("validation_fraction", "must be in [0, 1), got \(validationFraction)")
+        }
+        guard earlyStoppingPatience >= 0 else { throw fail("early_stopping_patience", "must be ≥ 0") }
+        guard timeLimitSeconds >= 0, timeLimitSeconds.isFinite else { throw fail("time_limit_seconds", "must be ≥ 0") }
+        guard (0...64).contains(augmentedViews) else {
+            throw fail("augmented_views", "must be between 0 and 64, got \(augmentedViews)")
+        }
+        guard topK >= 1 else { throw fail("top_k", "must be at least 1, got \(topK)") }
+        if head == .mlp {
+            guard headHidden >= 1 else { throw fail("head_hidden", "must be at least 1, got \(headHidden)") }
+            guard (0..<1).contains(headDropout) else { throw fail("head_dropout", "must be in [0, 1), got \(headDropout)") }
+        }
+        if case .trainableLayers(let n) = freeze, n < 1 {
+            throw fail("freeze.trainable_layers", "must be at least 1 (the head), got \(n)")
+        }
+        if case .until(let node) = freeze, node.isEmpty { throw fail("freeze.until", "names no node") }
+        let problems = augmentation.problems
+        if !problems.isEmpty { throw fail("augmentation", problems.joined(separator: "; ")) }
+    }
+}
+
+extension FineTuneSpec {
+    /// Checks the fields that depend on the base model — node names — from its manifest alone, so a service can
+    /// refuse a job before any data is read or weights are loaded.
+    public func validate(against manifest: ModelManifest) throws {
+        guard case .until(let node) = freeze else { return }
+        let below = manifest.nodes.map(\.name).filter { $0 != manifest.head }
+        guard below.contains(node) else {
+            let shown = below.count <= 12 ? below.joined(separator: ", ")
+                : (below.prefix(6) + ["…"] + below.suffix(5)).joined(separator: ", ")
+            throw FineTuneError.invalidSpec(field: "freeze.until", message:
+                "'\(node)' is not a node below the head '\(manifest.head)' of this base model; its nodes: \(shown)")
+        }
+    }
+}
+
+/// Why a run could not start or finish; `field` names the spec field at fault when there is one.
+public enum FineTuneError: Error, Equatable, CustomStringConvertible {
+    case invalidSpec(field: String, message: String)
+    case invalidDataset(message: String)
+    case incompatibleModel(message: String)
+    case checkpoint(message: String)
+
+    /// The spec field at fault (`dataset` for problems of the data), if any.
+    public var field: String? {
+        switch self {
+        case .invalidSpec(let field, _): return field
+        case .invalidDataset: return "dataset"
+        case .incompatibleModel, .checkpoint: return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case let .invalidSpec(field, message): return "\(field): \(message)"
+        case let .invalidDataset(message): return "dataset: \(message)"
+        case let .incompatibleModel(message): return "base model: \(message)"
+        case let .checkpoint(message): return "checkpoint: \(message)"
+        }
+    }
+}

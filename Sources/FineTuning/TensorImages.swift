@@ -1,0 +1,97 @@
+/// Whole datasets as normalised N×C×H×W tensors in memory (small fine-tuning sets, Fashion-MNIST), batch
+/// gathering by index, and the pad-and-crop / flip augmentation the pretraining recipe uses.
+import Foundation
+import ImageData
+import NeuralNetwork
+import Tensors
+
+/// Images of one dataset, decoded and normalised once: `scalars` holds N×C×H×W, `labels` one per image.
+public struct TensorImages: Sendable {
+    public var shape: [Int]
+    public var scalars: [Float]
+    public var labels: [Int]
+
+    public var count: Int { labels.count }
+    var sampleSize: Int { shape.dropFirst().reduce(1, *) }
+
+    /// Decodes, prepares (resize policy of `spec`) and normalises every sample of `dataset`.
+    public init(dataset: Dataset, spec: ImageData.InputSpec) throws {
+        let size = spec.channels * spec.height * spec.width
+        var scalars = [Float](repeating: 0, count: dataset.count * size)
+        let options = spec.decodeOptions()
+        try scalars.withUnsafeMutableBufferPointer { all in
+            for index in 0..<dataset.count {
+                let image = spec.prepare(try dataset.loadImage(at: index, options: options))
+                spec.normalize(image, into: UnsafeMutableBufferPointer(rebasing: all[(index * size)..<((index + 1) * size)]))
+            }
+        }
+        self.init(shape: [dataset.count, spec.channels, spec.height, spec.width], scalars: scalars, labels: dataset.labels)
+    }
+
+    public init(shape: [Int], scalars: [Float], labels: [Int]) {
+        precondition(shape.reduce(1, *) == scalars.count && shape[0] == labels.count, "inconsistent image tensor")
+        self.shape = shape
+        self.scalars = scalars
+        self.labels = labels
+    }
+
+    /// The images at `indices` as one batch tensor and their labels.
+    public func batch(_ indices: [Int]) -> (images: Tensor, labels: [Int]) {
+        let size = sampleSize
+        var out = [Float](repeating: 0, count: indices.count * size)
+        out.withUnsafeMutableBufferPointer { destination in
+            scalars.withUnsafeBufferPointer { source in
+                for (n, index) in indices.enumerated() {
+                    (destination.baseAddress! + n * size).update(from: source.baseAddress! + index * size, count: size)
+                }
+            }
+        }
+        return (Tensor(shape: [indices.count] + shape.dropFirst(), scalars: out), indices.map { labels[$0] })
+    }
+}
+
+/// The CIFAR-style augmentation of the pretraining recipe, on normalised tensors: pad each side by `padding`
+/// with the value of a black pixel, cut a random H×W window, mirror left-right with probability ½.
+public struct PadCropFlip: Sendable {
+    public var padding: Int
+    /// Per-channel value of a black pixel after normalisation (−mean/std).
+    public var fill: [Float]
+
+    public init(padding: Int, fill: [Float]) {
+        self.padding = padding
+        self.fill = fill
+    }
+
+    /// batch: N×C×H×W, augmented in place; offsets and flips come from `generator`.
+    public func apply(to batch: inout Tensor, using generator: inout SeededGenerator) {
+        let (n, c, h, w) = (batch.shape[0], batch.shape[1], batch.shape[2], batch.shape[3])
+        var plane = [Float](repeating: 0, count: h * w)
+        for sample in 0..<n {
+            let dy = Int(generator.next() % UInt64(2 * padding + 1)) - padding
+            let dx = Int(generator.next() % UInt64(2 * padding + 1)) - padding
+            let flip = generator.next() & 1 == 1
+            for channel in 0..<c {
+                let base = (sample * c + channel) * h * w
+                for y in 0..<h {
+                    for x in 0..<w {
+                        // output (y, x) reads the padded source at (y + dy, x + dx), x mirrored first when flipping
+                        let sx = (flip ? w - 1 - x : x) + dx, sy = y + dy
+                        plane[y * w + x] = (sy >= 0 && sy < h && sx >= 0 && sx < w)
+                            ? batch.scalars[base + sy * w + sx] : fill[channel]
+                    }
+                }
+                batch.scalars.replaceSubrange(base..<(base + h * w), with: plane)
+            }
+        }
+    }
+}
+
+extension ModelManifest.InputSpec {
+    /// The ImageData form of a manifest's input spec (`resize_shorter_center_crop` keeps the aspect ratio;
+    /// anything else stretches).
+    public var imageSpec: ImageData.InputSpec {
+        ImageData.InputSpec(
+            channels: channels, height: height, width: width,
+            resize: resize == "resize_shorter_center_crop" ? .shorterSideThenCenterCrop : .stretch, mean: mean, std: std)
+    }
+}

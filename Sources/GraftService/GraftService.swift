@@ -1,3 +1,0 @@
-// The application: SQLite store, worker pool, job lifecycle, model registry and HTTP routes.
-import Foundation
-import HTTPServer

@@ -1,0 +1,206 @@
+// The OpenAPI 3.1 description of every route, served at GET /openapi.json and checked against the router by tests.
+import Foundation
+
+/// Builds the OpenAPI 3.1 document. Schemas list the fields the JSON bodies really have; tests compare both
+/// the paths with the router's routes and the schemas with live responses.
+enum OpenAPIDocument {
+    static func make() -> JSONValue {
+        .object([
+            "openapi": .string("3.1.0"),
+            "info": .object([
+                "title": .string("Graft"),
+                "version": .string("0.1.0"),
+                "description": .string("Fine-tune pretrained CNNs on your images and serve predictions."),
+            ]),
+            "components": .object([
+                "schemas": .object(schemas),
+                "securitySchemes": .object(["bearer": .object(["type": .string("http"), "scheme": .string("bearer")])]),
+            ]),
+            "paths": .object(paths),
+        ])
+    }
+
+    // MARK: - Paths
+
+    static let paths: [String: JSONValue] = [
+        "/health": .object(["get": operation("Liveness", responses: ["200": json("Alive", object(["status": string]))])]),
+        "/ready": .object(["get": operation("Readiness: database reachable, base models registered", responses: [
+            "200": json("Ready", reference("Readiness")), "503": json("Not ready", reference("Error")),
+        ])]),
+        "/metrics": .object(["get": operation("Prometheus metrics", responses: [
+            "200": .object(["description": .string("Prometheus text format"),
+                            "content": .object(["text/plain": .object(["schema": string])])]),
+        ])]),
+        "/openapi.json": .object(["get": operation("This document", responses: ["200": json("OpenAPI 3.1", object([:]))])]),
+        "/jobs": .object([
+            "post": operation("Queue a fine-tuning job", mutating: true,
+                              parameters: [header("Idempotency-Key", "Retries with the same key return the first job")],
+                              body: reference("JobRequest"), responses: [
+                "202": json("Queued", reference("Job")), "200": json("Replayed idempotent request", reference("Job")),
+                "400": error, "401": error, "409": error, "415": error, "422": error,
+            ]),
+            "get": operation("List jobs, newest first", parameters: [
+                query("status", "Only jobs in this state"), query("limit", "1–200, default 50"),
+                query("offset", "Rows to skip"),
+            ], responses: ["200": json("A page of jobs", reference("JobPage")), "422": error]),
+        ]),
+        "/jobs/{id}": .object([
+            "get": operation("A job's status, progress, ETA and metrics", parameters: [path("id")],
+                             responses: ["200": json("The job", reference("Job")), "404": error]),
+            "delete": operation("Cancel a job", mutating: true, parameters: [path("id")], responses: [
+                "200": json("Cancelled (it had not started)", reference("Job")),
+                "202": json("Cancelling (stops after its current step)", reference("Job")),
+                "401": error, "404": error, "409": error,
+            ]),
+        ]),
+        "/jobs/{id}/metrics": .object(["get": operation("A job's metric series", parameters: [path("id")], responses: [
+            "200": json("The series", object(["job_id": string, "metrics": array(reference("Metric"))])),
+            "404": error,
+        ])]),
+        "/jobs/{id}/events": .object(["get": operation("Server-Sent Events until the job ends", parameters: [
+            path("id"), header("Last-Event-ID", "Resume after this event id"),
+        ], responses: [
+            "200": .object(["description": .string("An event stream; each event's data is a JSON object"),
+                            "content": .object(["text/event-stream": .object(["schema": string])])]),
+            "404": error,
+        ])]),
+        "/predict": .object(["post": operation("Classify images: top-k labels and probabilities per image",
+                                                parameters: [query("model", "Model id (raw image bodies)"),
+                                                             query("top_k", "Labels per image, default 5")],
+                                                bodyContent: [
+                                                    "image/jpeg": .object(["schema": binary]),
+                                                    "image/png": .object(["schema": binary]),
+                                                    "application/json": .object(["schema": reference("PredictRequest")]),
+                                                    "multipart/form-data": .object(["schema": object([
+                                                        "model": string, "top_k": integer, "image": binary,
+                                                    ])]),
+                                                ], responses: [
+            "200": json("Predictions, in the order of the images", reference("PredictResponse")),
+            "400": error, "413": error, "415": error, "422": error,
+        ])]),
+        "/models": .object(["get": operation("Base and fine-tuned models", responses: [
+            "200": json("Models", object(["models": array(reference("Model"))])),
+        ])]),
+        "/models/{id}": .object([
+            "get": operation("One model", parameters: [path("id")],
+                             responses: ["200": json("The model", reference("Model")), "404": error]),
+            "delete": operation("Delete a fine-tuned model", mutating: true, parameters: [path("id")], responses: [
+                "204": .object(["description": .string("Deleted")]), "401": error, "404": error, "409": error,
+            ]),
+        ]),
+        "/datasets": .object([
+            "post": operation("Upload a dataset archive, or name a folder under the data root", mutating: true,
+                              parameters: [query("name", "A name for the dataset")],
+                              bodyContent: [
+                                  "application/zip": .object(["schema": binary]),
+                                  "application/gzip": .object(["schema": binary]),
+                                  "application/x-tar": .object(["schema": binary]),
+                                  "application/json": .object(["schema": object(["folder": string, "name": string])]),
+                              ], responses: [
+                "201": json("Registered, with its validation report", reference("Dataset")),
+                "400": error, "401": error, "413": error, "415": error, "422": error,
+            ]),
+            "get": operation("Datasets", responses: [
+                "200": json("Datasets", object(["datasets": array(reference("Dataset"))])),
+            ]),
+        ]),
+        "/datasets/{id}": .object([
+            "get": operation("One dataset", parameters: [path("id")],
+                             responses: ["200": json("The dataset", reference("Dataset")), "404": error]),
+            "delete": operation("Delete a dataset no unfinished job uses", mutating: true, parameters: [path("id")],
+                                responses: ["204": .object(["description": .string("Deleted")]), "401": error,
+                                            "404": error, "409": error]),
+        ]),
+    ]
+
+    // MARK: - Schemas
+
+    static let schemas: [String: JSONValue] = [
+        "Error": object(["error": object(["code": string, "message": string, "field": string])]),
+        "Readiness": object(["status": string, "database": string, "base_models": integer, "workers": integer]),
+        "JobRequest": object([
+            "base_model": string, "dataset": string,
+            "hyperparameters": object(JobRequest.defaultHyperparameters.mapValues { value in
+                switch value {
+                case .number(let number) where number.rounded() == number:
+                    return .object(["type": .string("integer"), "default": value])
+                case .number: return .object(["type": .string("number"), "default": value])
+                case .bool: return .object(["type": .string("boolean"), "default": value])
+                case .string: return .object(["type": .string("string"), "default": value])
+                default: return .object(["default": value])
+                }
+            }),
+        ]),
+        "Job": object([
+            "id": string, "status": .object(["type": .string("string"),
+                                             "enum": .array(JobStatus.allCases.map { .string($0.rawValue) })]),
+            "base_model_id": string, "dataset_id": string, "spec": object([:]), "attempt": integer,
+            "progress": object(["epoch": integer, "total_epochs": integer, "step": integer, "total_steps": integer,
+                                "fraction_done": number, "eta_seconds": number]),
+            "latest_metrics": object([:]), "best_metrics": object([:]), "error": string, "result_model_id": string,
+            "created_at": timestamp, "started_at": timestamp, "finished_at": timestamp, "updated_at": timestamp,
+        ]),
+        "JobPage": object(["items": array(reference("Job")), "limit": integer, "offset": integer,
+                           "next_offset": integer]),
+        "Metric": object(["scope": string, "epoch": integer, "step": integer, "name": string, "value": number,
+                          "recorded_at": timestamp]),
+        "Model": object(["id": string, "name": string, "kind": string, "labels": array(string),
+                         "weights_sha256": string, "provenance": object([:]), "metrics": object([:]),
+                         "parent_model_id": string, "created_at": timestamp]),
+        "PredictRequest": object(["model": string, "images": array(binary), "top_k": integer]),
+        "PredictResponse": object(["model_id": string, "predictions": array(object([
+            "labels": array(object(["label": string, "probability": number])),
+        ]))]),
+        "Dataset": object(["id": string, "name": string, "source": string, "class_count": integer,
+                           "image_count": integer, "labels": array(string), "report": object([:]),
+                           "created_at": timestamp]),
+    ]
+
+    // MARK: - Building blocks
+
+    static let string = JSONValue.object(["type": .string("string")])
+    static let integer = JSONValue.object(["type": .string("integer")])
+    static let number = JSONValue.object(["type": .string("number")])
+    static let boolean = JSONValue.object(["type": .string("boolean")])
+    static let binary = JSONValue.object(["type": .string("string"), "contentEncoding": .string("binary")])
+    static let timestamp = JSONValue.object(["type": .string("string"), "format": .string("date-time")])
+    static let error = json("Error", reference("Error"))
+
+    static func object(_ properties: [String: JSONValue]) -> JSONValue {
+        .object(["type": .string("object"), "properties": .object(properties)])
+    }
+
+    static func array(_ items: JSONValue) -> JSONValue { .object(["type": .string("array"), "items": items]) }
+
+    static func reference(_ name: String) -> JSONValue { .object(["$ref": .string("#/components/schemas/\(name)")]) }
+
+    static func json(_ description: String, _ schema: JSONValue) -> JSONValue {
+        .object(["description": .string(description),
+                 "content": .object(["application/json": .object(["schema": schema])])])
+    }
+
+    static func path(_ name: String) -> JSONValue {
+        .object(["name": .string(name), "in": .string("path"), "required": .bool(true), "schema": string])
+    }
+
+    static func query(_ name: String, _ description: String) -> JSONValue {
+        .object(["name": .string(name), "in": .string("query"), "description": .string(description), "schema": string])
+    }
+
+    static func header(_ name: String, _ description: String) -> JSONValue {
+        .object(["name": .string(name), "in": .string("header"), "description": .string(description), "schema": string])
+    }
+
+    static func operation(_ summary: String, mutating: Bool = false, parameters: [JSONValue] = [],
+                          body: JSONValue? = nil, bodyContent: [String: JSONValue]? = nil,
+                          responses: [String: JSONValue]) -> JSONValue {
+        var fields: [String: JSONValue] = ["summary": .string(summary), "responses": .object(responses)]
+        if !parameters.isEmpty { fields["parameters"] = .array(parameters) }
+        if let body {
+            fields["requestBody"] = .object(["content": .object(["application/json": .object(["schema": body])])])
+        }
+        if let bodyContent { fields["requestBody"] = .object(["required": .bool(true), "content": .object(bodyContent)]) }
+        if mutating { fields["security"] = .array([.object([:]), .object(["bearer": .array([])])]) }
+        return .object(fields)
+    }
+}

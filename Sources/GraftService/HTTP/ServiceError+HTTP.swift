@@ -1,0 +1,13 @@
+// Lets the HTTP server render ServiceError as `{"error": {"code", "message", "field"}}` with its status.
+import HTTPServer
+
+extension ServiceError: HTTPResponseError {
+    public var status: HTTPStatus {
+        switch httpStatusCode {
+        case 404: return .notFound
+        case 409: return .conflict
+        case 422: return .unprocessableContent
+        default: return .internalServerError
+        }
+    }
+}

@@ -1,0 +1,159 @@
+// The runner behind `graft serve`: one job = one `FineTuneRun`, its progress and metrics written to the store.
+import FineTuning
+import Foundation
+import ImageData
+import Tensors
+
+/// Runs a job's fine-tune: base model folder + dataset folder + the spec's `hyperparameters` (a `FineTuneSpec`).
+///
+/// Cancellation and shutdown are checked before every step. A shutdown stops at the step boundary and the job
+/// resumes on the next start from the checkpoint `FineTuneRun` wrote after its last finished epoch.
+public struct FineTuningJobRunner: JobRunner {
+    /// OpenMP threads of each job's compute lane. Every run gets a lane of its own (a `ComputeContext` is used by
+    /// one thread at a time); predictions run on the predictor's separate single-thread lane.
+    public var threads: Int
+
+    public init(threads: Int = ComputeContext.availableCores) {
+        precondition(threads >= 1, "a fine-tuning job needs at least one thread")
+        self.threads = threads
+    }
+
+    public func run(_ job: JobTicket, reporter: JobReporter) throws -> JobResult {
+        let spec = try Self.spec(fromJobSpec: job.specJSON)
+        guard let base = job.baseModelDirectory else {
+            throw ServiceError.invalid(field: "base_model", message:
+                "The job's base model '\(job.baseModelID ?? "?")' no longer exists; submit the job again with another.")
+        }
+        guard let dataset = job.datasetDirectory else {
+            throw ServiceError.invalid(field: "dataset", message:
+                "The job's dataset '\(job.datasetID ?? "?")' no longer exists; upload it again and resubmit.")
+        }
+        if job.attempt > 1 {
+            try reporter.recordEvent(kind: "resumed", message: "Attempt \(job.attempt): resuming from the last checkpoint.",
+                                     data: ["attempt": job.attempt])
+        }
+        let run = FineTuneRun(base: base, dataset: .source(.folder(dataset)), spec: spec,
+                              outputDirectory: job.outputDirectory, checkpointDirectory: job.checkpointDirectory,
+                              context: ComputeContext(threads: threads))
+        var stopped: JobStopped?
+        var reportingError: Error?
+        let result: FineTuneResult
+        do {
+            result = try run.run(
+                progress: { progress in
+                    guard reportingError == nil else { return }
+                    do { try Self.report(progress, to: reporter) } catch { reportingError = error }
+                },
+                isCancelled: {
+                    if reportingError != nil { return true }
+                    do {
+                        try reporter.checkForStop()
+                        return false
+                    } catch let stop as JobStopped {
+                        stopped = stop
+                        return true
+                    } catch {
+                        reportingError = error
+                        return true
+                    }
+                })
+        } catch is FineTuneCancelled {
+            if let reportingError { throw reportingError }
+            throw stopped ?? JobStopped(reason: .cancellationRequested)
+        }
+        if let reportingError { throw reportingError }
+
+        let weights = job.outputDirectory.appendingPathComponent("weights.safetensors")
+        let metrics = try String(decoding: Self.encoder.encode(FinalMetrics(result: result)), as: UTF8.self)
+        let provenance = try String(decoding: Self.encoder.encode(Provenance(
+            baseModel: job.baseModelID, dataset: job.datasetID, datasetHash: result.datasetHash, job: job.jobID,
+            spec: spec)), as: UTF8.self)
+        return JobResult(model: ProducedModel(
+            name: "\(job.baseModelID ?? "model")-\(job.jobID)", weightsHash: try SHA256.hexDigest(ofFileAt: weights),
+            labels: result.labels, provenanceJSON: provenance, metricsJSON: metrics))
+    }
+
+    /// The `hyperparameters` object of a stored job spec as a `FineTuneSpec` (missing keys take defaults).
+    static func spec(fromJobSpec json: String) throws -> FineTuneSpec {
+        struct Stored: Decodable { var hyperparameters: FineTuneSpec? }
+        return try JSONDecoder().decode(Stored.self, from: Data(json.utf8)).hyperparameters ?? FineTuneSpec()
+    }
+
+    private static func report(_ progress: FineTuneProgress, to reporter: JobReporter) throws {
+        // Epochs are numbered from 1 (the one running, or the last one finished), as in the metrics and events.
+        try reporter.reportProgress(JobProgress(epoch: progress.epoch, totalEpochs: progress.epochs,
+                                                step: progress.globalStep, totalSteps: progress.totalSteps))
+        switch progress.kind {
+        case .step:
+            try reporter.recordMetrics([
+                MetricValue(scope: .step, epoch: progress.epoch, step: progress.globalStep, name: "loss",
+                            value: progress.loss),
+                MetricValue(scope: .step, epoch: progress.epoch, step: progress.globalStep, name: "accuracy",
+                            value: progress.accuracy),
+                MetricValue(scope: .step, epoch: progress.epoch, step: progress.globalStep, name: "images_per_second",
+                            value: progress.imagesPerSecond),
+            ])
+        case .epoch:
+            var values = [
+                MetricValue(scope: .epoch, epoch: progress.epoch, step: progress.globalStep, name: "loss",
+                            value: progress.loss),
+                MetricValue(scope: .epoch, epoch: progress.epoch, step: progress.globalStep, name: "accuracy",
+                            value: progress.accuracy),
+            ]
+            if let validation = progress.validation {
+                values.append(MetricValue(scope: .epoch, epoch: progress.epoch, step: progress.globalStep,
+                                          name: "val_loss", value: validation.loss))
+                values.append(MetricValue(scope: .epoch, epoch: progress.epoch, step: progress.globalStep,
+                                          name: "val_accuracy", value: validation.accuracy))
+            }
+            try reporter.recordMetrics(values)
+            var data: [String: Any] = ["epoch": progress.epoch, "loss": progress.loss, "accuracy": progress.accuracy]
+            if let validation = progress.validation {
+                data["val_loss"] = validation.loss
+                data["val_accuracy"] = validation.accuracy
+            }
+            try reporter.recordEvent(kind: "epoch", message: "Epoch \(progress.epoch) of \(progress.epochs) finished.",
+                                     data: data)
+        }
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+
+    private struct FinalMetrics: Encodable {
+        var validation: EvaluationReport?
+        var bestEpoch: Int
+        var stopReason: StopReason
+        var history: [EpochMetrics]
+        var usedFeatureCache: Bool
+
+        init(result: FineTuneResult) {
+            validation = result.validation
+            bestEpoch = result.bestEpoch
+            stopReason = result.stopReason
+            history = result.history
+            usedFeatureCache = result.usedFeatureCache
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case validation, history
+            case bestEpoch = "best_epoch", stopReason = "stop_reason", usedFeatureCache = "used_feature_cache"
+        }
+    }
+
+    private struct Provenance: Encodable {
+        var baseModel: String?
+        var dataset: String?
+        var datasetHash: String
+        var job: String
+        var spec: FineTuneSpec
+
+        enum CodingKeys: String, CodingKey {
+            case dataset, job, spec
+            case baseModel = "base_model", datasetHash = "dataset_hash"
+        }
+    }
+}

@@ -1,0 +1,55 @@
+// The service's domain errors: what went wrong, what to do, and the HTTP status each one maps to.
+import Foundation
+
+/// A failure the service reports to its callers.
+///
+/// Every case carries a message that says what went wrong and what to do. `httpStatusCode`, `code`, `field`
+/// are what the HTTP layer renders as `{"error": {"code", "message", "field"}}`.
+public enum ServiceError: Error, Equatable, CustomStringConvertible {
+    /// An id that names nothing (404).
+    case notFound(kind: String, id: String)
+    /// A request that conflicts with the current state, such as cancelling a finished job (409).
+    case conflict(code: String, message: String)
+    /// A request whose values are invalid (422), naming the field.
+    case invalid(field: String?, message: String)
+    /// The database, a migration or a file on disk failed (500 unless start-up).
+    case storage(message: String)
+
+    /// The HTTP status this error maps to.
+    public var httpStatusCode: Int {
+        switch self {
+        case .notFound: return 404
+        case .conflict: return 409
+        case .invalid: return 422
+        case .storage: return 500
+        }
+    }
+
+    /// A stable machine-readable code.
+    public var code: String {
+        switch self {
+        case .notFound(let kind, _): return "\(kind)_not_found"
+        case .conflict(let code, _): return code
+        case .invalid: return "invalid_value"
+        case .storage: return "storage_error"
+        }
+    }
+
+    /// The field the error is about, when there is one.
+    public var field: String? {
+        if case .invalid(let field, _) = self { return field }
+        return nil
+    }
+
+    /// A sentence for people.
+    public var message: String {
+        switch self {
+        case .notFound(let kind, let id):
+            return "No \(kind.replacingOccurrences(of: "_", with: " ")) has the id '\(id)'; list them to find a valid id."
+        case .conflict(_, let message), .invalid(_, let message), .storage(let message):
+            return message
+        }
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,200 @@
+// The job lifecycle's later half: cancellation, success, failure, handing a job back, and crash recovery.
+import Foundation
+import GRDB
+
+extension Store {
+    // MARK: - Cancellation
+
+    /// Asks for a job to stop: a queued job is cancelled at once, a running one becomes `cancelling` and its
+    /// worker stops at the next step. Asking again while cancelling changes nothing.
+    ///
+    /// - Throws: `.conflict("job_finished")` when the job has already ended.
+    @discardableResult
+    public func requestCancellation(jobID: String, now: Date = Date()) throws -> JobRecord {
+        try write { db in
+            let job = try fetchJob(db, id: jobID)
+            switch job.status {
+            case .queued:
+                let stamp = Timestamp.string(from: now)
+                let cancelled = try transition(db, job: job, to: .cancelled, workerID: nil,
+                                               set: "finished_at = ?, claimed_by = NULL", [stamp], now: now)
+                try insertEvent(db, jobID: jobID, kind: "cancelled", message: "Cancelled before it started.", now: now)
+                return cancelled
+            case .running:
+                let cancelling = try transition(db, job: job, to: .cancelling, workerID: nil, set: nil, [], now: now)
+                try insertEvent(db, jobID: jobID, kind: "cancelling",
+                                message: "Cancellation requested; the job stops after its current step.", now: now)
+                return cancelling
+            case .cancelling:
+                return job
+            case .succeeded, .failed, .cancelled:
+                throw ServiceError.conflict(code: "job_finished", message:
+                    "Job \(jobID) already ended (\(job.status.rawValue)); there is nothing to cancel.")
+            }
+        }
+    }
+
+    // MARK: - Ending a run
+
+    /// Marks the job succeeded, registering the model it produced (if any) in the same transaction.
+    @discardableResult
+    public func markSucceeded(jobID: String, workerID: String, resultModel: ModelRecord?,
+                              now: Date = Date()) throws -> JobRecord {
+        try write { db in
+            let job = try fetchJob(db, id: jobID)
+            // Check ownership before writing the model, so a worker that lost its job leaves no model row.
+            if job.claimedBy != workerID, job.status == .running || job.status == .cancelling {
+                _ = try ownedStatus(db, jobID: jobID, workerID: workerID)
+            }
+            if let resultModel {
+                try insertModel(db, resultModel)
+            }
+            let stamp = Timestamp.string(from: now)
+            let done = try transition(db, job: job, to: .succeeded, workerID: workerID,
+                                      set: "finished_at = ?, fraction_done = 1, result_model_id = ?",
+                                      [stamp, resultModel?.id], now: now)
+            try insertEvent(db, jobID: jobID, kind: "succeeded", message: "Job succeeded.",
+                            data: resultModel.map { ["model_id": $0.id] } ?? [:], now: now)
+            return done
+        }
+    }
+
+    /// Marks the job failed with a message that says what went wrong and what to do.
+    @discardableResult
+    public func markFailed(jobID: String, workerID: String, error message: String,
+                           now: Date = Date()) throws -> JobRecord {
+        try write { db in
+            let job = try fetchJob(db, id: jobID)
+            let stamp = Timestamp.string(from: now)
+            let failed = try transition(db, job: job, to: .failed, workerID: workerID,
+                                        set: "finished_at = ?, error = ?", [stamp, message], now: now)
+            try insertEvent(db, jobID: jobID, kind: "failed", message: message, now: now)
+            return failed
+        }
+    }
+
+    /// Marks a job that was asked to stop as cancelled (its worker has wound down).
+    @discardableResult
+    public func markCancelled(jobID: String, workerID: String, now: Date = Date()) throws -> JobRecord {
+        try write { db in
+            let job = try fetchJob(db, id: jobID)
+            let stamp = Timestamp.string(from: now)
+            let cancelled = try transition(db, job: job, to: .cancelled, workerID: workerID,
+                                           set: "finished_at = ?", [stamp], now: now)
+            try insertEvent(db, jobID: jobID, kind: "cancelled", message: "Job cancelled.", now: now)
+            return cancelled
+        }
+    }
+
+    /// Hands a running job back to the queue (graceful shutdown): it resumes from its checkpoint on the next
+    /// claim. A job that was being cancelled is cancelled instead.
+    @discardableResult
+    public func releaseJob(jobID: String, workerID: String, reason: String, now: Date = Date()) throws -> JobRecord {
+        try write { db in
+            let job = try fetchJob(db, id: jobID)
+            if job.status == .cancelling, job.claimedBy == workerID {
+                let stamp = Timestamp.string(from: now)
+                let cancelled = try transition(db, job: job, to: .cancelled, workerID: workerID,
+                                               set: "finished_at = ?", [stamp], now: now)
+                try insertEvent(db, jobID: jobID, kind: "cancelled", message: "Job cancelled.", now: now)
+                return cancelled
+            }
+            let released = try transition(db, job: job, to: .queued, workerID: workerID,
+                                          set: "claimed_by = NULL, heartbeat_at = NULL", [], now: now)
+            try insertEvent(db, jobID: jobID, kind: "requeued", message: reason, now: now)
+            return released
+        }
+    }
+
+    // MARK: - Recovery
+
+    /// Finds jobs left `running` or `cancelling` by workers that died, and requeues them to resume from their
+    /// last checkpoint — or fails them once they have been attempted `maxAttempts` times; a job that was being
+    /// cancelled is cancelled.
+    ///
+    /// A job counts as abandoned when its heartbeat is older than `staleBefore`, or `isOwnerAlive` says its
+    /// owner is gone (a worker of a process that is no longer running).
+    @discardableResult
+    public func recoverAbandonedJobs(staleBefore: Date, maxAttempts: Int,
+                                     isOwnerAlive: (String) -> Bool = { _ in true },
+                                     now: Date = Date()) throws -> [RecoveredJob] {
+        precondition(maxAttempts >= 1, "a job needs at least one attempt")
+        return try write { db in
+            let candidates = try JobRecord.fetchAll(db, sql: """
+                SELECT * FROM jobs WHERE status IN ('running', 'cancelling') ORDER BY created_at, rowid
+                """)
+            let staleStamp = Timestamp.string(from: staleBefore)
+            var recovered: [RecoveredJob] = []
+            for job in candidates {
+                let heartbeat = job.heartbeatAt.map { Timestamp.string(from: $0) } ?? ""
+                let ownerGone = job.claimedBy.map { !isOwnerAlive($0) } ?? true
+                guard ownerGone || heartbeat < staleStamp else { continue }
+                let why = ownerGone
+                    ? "its worker \(job.claimedBy ?? "?") is no longer running"
+                    : "its worker \(job.claimedBy ?? "?") stopped sending heartbeats (last at \(heartbeat))"
+                let stamp = Timestamp.string(from: now)
+                let outcome: RecoveredJob
+                if job.status == .cancelling {
+                    outcome = RecoveredJob(jobID: job.id, newStatus: .cancelled,
+                                           reason: "Cancelled: \(why) while the job was being cancelled.")
+                    _ = try transition(db, job: job, to: .cancelled, workerID: nil, set: "finished_at = ?",
+                                       [stamp], now: now)
+                } else if job.attempt >= maxAttempts {
+                    outcome = RecoveredJob(jobID: job.id, newStatus: .failed, reason: """
+                        Failed after \(job.attempt) attempts: \(why). A job that keeps killing its worker usually \
+                        runs out of memory; try a smaller batch size or image size, check the server log, and \
+                        submit it again.
+                        """)
+                    _ = try transition(db, job: job, to: .failed, workerID: nil, set: "finished_at = ?, error = ?",
+                                       [stamp, outcome.reason], now: now)
+                } else {
+                    outcome = RecoveredJob(jobID: job.id, newStatus: .queued, reason:
+                        "Requeued: \(why); attempt \(job.attempt + 1) resumes from the last checkpoint.")
+                    _ = try transition(db, job: job, to: .queued, workerID: nil,
+                                       set: "claimed_by = NULL, heartbeat_at = NULL", [], now: now)
+                }
+                let kind = outcome.newStatus == .queued ? "requeued" : outcome.newStatus.rawValue
+                try insertEvent(db, jobID: job.id, kind: kind,
+                                message: outcome.reason, now: now)
+                recovered.append(outcome)
+            }
+            return recovered
+        }
+    }
+
+    // MARK: - The one place that changes a job's status
+
+    /// Moves `job` to `next` if the state machine allows it and (when `workerID` is given) the worker owns it.
+    ///
+    /// The UPDATE repeats the checks in its WHERE clause, so a concurrent change makes it match nothing and
+    /// fail with a conflict instead of overwriting.
+    func transition(_ db: Database, job: JobRecord, to next: JobStatus, workerID: String?, set assignments: String?,
+                    _ values: StatementArguments, now: Date) throws -> JobRecord {
+        guard job.status.canMove(to: next) else {
+            throw ServiceError.conflict(code: "invalid_job_transition", message:
+                "Job \(job.id) is \(job.status.rawValue); it cannot become \(next.rawValue).")
+        }
+        if let workerID, job.status == .running || job.status == .cancelling, job.claimedBy != workerID {
+            _ = try ownedStatus(db, jobID: job.id, workerID: workerID)
+        }
+        let extra = assignments.map { ", " + $0 } ?? ""
+        var sql = """
+            UPDATE jobs SET status = ?, updated_at = ?\(extra)
+            WHERE id = ? AND status = ?
+            """
+        var arguments: StatementArguments = [next.rawValue, Timestamp.string(from: now)]
+        arguments += values
+        arguments += [job.id, job.status.rawValue]
+        if let workerID, job.status == .running || job.status == .cancelling {
+            sql += " AND claimed_by = ?"
+            arguments += [workerID]
+        }
+        sql += " RETURNING *"
+        guard let updated = try JobRecord.fetchOne(db, sql: sql, arguments: arguments) else {
+            let current = try fetchJob(db, id: job.id)
+            throw ServiceError.conflict(code: "invalid_job_transition", message:
+                "Job \(job.id) changed to \(current.status.rawValue) meanwhile; it cannot become \(next.rawValue).")
+        }
+        return updated
+    }
+}

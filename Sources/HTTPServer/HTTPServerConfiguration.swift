@@ -1,0 +1,84 @@
+// Every limit and timeout of the HTTP server in one place, each with a safe default.
+import Foundation
+import Logging
+
+/// Limits, timeouts and addresses for an `HTTPServer`. The defaults are safe for a service exposed on a network:
+/// small heads, bounded connections, and timeouts that close slow or idle clients.
+public struct HTTPServerConfiguration: Sendable {
+    // MARK: - Address
+
+    /// Host to bind: an IPv4 or IPv6 literal (`127.0.0.1`, `::1`, `0.0.0.0`, `::`) or a name such as `localhost`.
+    /// `::` listens on IPv6 and, where the system allows, IPv4 too.
+    public var host: String = "127.0.0.1"
+    /// TCP port; 0 lets the system pick a free one, which `HTTPServer.port` reports after `start()`.
+    public var port: Int = 8080
+    /// Pending-connection queue length passed to `listen(2)`.
+    public var backlog: Int = 1024
+
+    // MARK: - Parsing limits
+
+    /// Longest request line (method, target and version) before the server answers 414.
+    public var maxRequestLineLength: Int = 8 * 1024
+    /// Largest request head (request line plus all headers) before the server answers 431.
+    public var maxHeaderBytes: Int = 32 * 1024
+    /// Most header fields in one request before the server answers 431.
+    public var maxHeaderCount: Int = 100
+    /// Longest chunk-size line (size and extensions) of a chunked body before the server answers 400.
+    public var maxChunkLineLength: Int = 1024
+
+    // MARK: - Bodies
+
+    /// Body cap for routes that do not declare their own (`Router.add(..., maxBodySize:)`); beyond it, 413.
+    public var defaultMaxBodySize: Int = 1 << 20
+    /// Bodies up to this size stay in memory; larger ones are streamed to a file in `temporaryDirectory`.
+    public var inMemoryBodyLimit: Int = 1 << 20
+    /// Where large request bodies are spooled; each file is removed after its request unless the handler moves it.
+    public var temporaryDirectory: URL = FileManager.default.temporaryDirectory
+
+    // MARK: - Timeouts (seconds)
+
+    /// Time allowed to receive a whole request head once its first byte arrived (slowloris protection): 408, close.
+    public var headerTimeout: Double = 10
+    /// Time a kept-alive connection may wait for the next request before it is closed.
+    public var idleTimeout: Double = 60
+    /// Longest pause while receiving a body (a gigabyte upload may take long, but must keep moving).
+    public var bodyReadTimeout: Double = 30
+    /// Longest time one send may block on a client that does not read.
+    public var writeTimeout: Double = 30
+    /// After an error that closes the connection, how long unread input is drained so the client sees the response.
+    public var lingerTimeout: Double = 1
+    /// Default time `shutdown()` lets in-flight requests finish before connections are closed forcibly.
+    public var shutdownGracePeriod: Double = 10
+
+    // MARK: - Concurrency
+
+    /// Most connections served at once. Each has its own thread (handlers may block on SQLite or CPU work);
+    /// beyond this count a new connection gets an immediate 503 and is closed.
+    public var maxConnections: Int = 1024
+    /// Stack size of each connection thread, in bytes.
+    public var threadStackSize: Int = 2 << 20
+
+    // MARK: - Logging
+
+    /// Level of the one access-log line written per request; raise the logger's level above it to silence them.
+    public var accessLogLevel: Logger.Level = .info
+
+    /// The defaults: `127.0.0.1:8080`.
+    public init() {}
+
+    /// The defaults, listening on `host` and `port`.
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+}
+
+extension HTTPRequestParser.Limits {
+    /// The parser limits of a server configuration.
+    public init(_ configuration: HTTPServerConfiguration) {
+        self.init(
+            maxRequestLineLength: configuration.maxRequestLineLength,
+            maxHeaderBytes: configuration.maxHeaderBytes,
+            maxHeaderCount: configuration.maxHeaderCount)
+    }
+}

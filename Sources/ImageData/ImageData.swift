@@ -1,2 +1,0 @@
-// Decoding, preprocessing, augmentation and dataset sources: from image files to normalised N×C×H×W batches.
-import Tensors

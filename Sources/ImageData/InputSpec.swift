@@ -1,0 +1,89 @@
+/// What a model expects as input: channels, size, resize policy and per-channel normalisation. Carried in a
+/// model's manifest (`model.json`) and used by every path that turns images into tensors.
+import Foundation
+
+/// How an image of another aspect ratio is brought to the input size.
+public enum ResizePolicy: String, Codable, Sendable, CaseIterable {
+    /// Scale so the shorter side fits, then cut the centre (keeps the aspect ratio; torchvision's default).
+    case shorterSideThenCenterCrop = "shorter_side_then_center_crop"
+    /// Scale each axis independently to the input size (distorts the aspect ratio, keeps everything).
+    case stretch
+    /// Images are expected at the input size already (IDX data); any other size is stretched.
+    case none
+
+    /// The policy for a name, accepting the canonical raw values and the aliases model manifests use
+    /// (`resize` for stretch, `resize_shorter_center_crop` for the centre crop); nil for anything else.
+    public init?(name: String) {
+        switch name {
+        case "shorter_side_then_center_crop", "resize_shorter_center_crop", "shorterSideThenCenterCrop":
+            self = .shorterSideThenCenterCrop
+        case "stretch", "resize": self = .stretch
+        case "none": self = .none
+        default: return nil
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let name = try decoder.singleValueContainer().decode(String.self)
+        guard let policy = ResizePolicy(name: name) else {
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: decoder.codingPath,
+                debugDescription: "unknown resize policy '\(name)'; use shorter_side_then_center_crop, stretch or none"))
+        }
+        self = policy
+    }
+}
+
+/// A model's input contract. JSON keys: `channels`, `height`, `width`, `resize`, `mean`, `std`.
+public struct InputSpec: Codable, Sendable, Hashable {
+    /// 1 (grey) or 3 (RGB).
+    public var channels: Int
+    public var height: Int
+    public var width: Int
+    public var resize: ResizePolicy
+    /// Per-channel mean of components scaled to 0…1; `mean.count == channels`.
+    public var mean: [Float]
+    /// Per-channel standard deviation of components scaled to 0…1; `std.count == channels`.
+    public var std: [Float]
+
+    public init(
+        channels: Int, height: Int, width: Int, resize: ResizePolicy = .shorterSideThenCenterCrop,
+        mean: [Float], std: [Float]
+    ) {
+        self.channels = channels
+        self.height = height
+        self.width = width
+        self.resize = resize
+        self.mean = mean
+        self.std = std
+    }
+
+    /// ImageNet statistics at 224×224 RGB, the usual contract of pretrained CNNs.
+    public static let imageNet224 = InputSpec(
+        channels: 3, height: 224, width: 224, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
+
+    /// Problems that make the spec unusable, empty when it is valid.
+    public var problems: [String] {
+        var found: [String] = []
+        if channels != 1 && channels != 3 { found.append("channels must be 1 or 3, got \(channels)") }
+        if height < 1 || width < 1 { found.append("height and width must be positive, got \(height)×\(width)") }
+        if height > 4096 || width > 4096 { found.append("height and width must be at most 4096, got \(height)×\(width)") }
+        if mean.count != channels { found.append("mean needs \(channels) values, got \(mean.count)") }
+        if std.count != channels { found.append("std needs \(channels) values, got \(std.count)") }
+        if std.contains(where: { !($0 > 0) || !$0.isFinite }) { found.append("std values must be positive") }
+        if mean.contains(where: { !$0.isFinite }) { found.append("mean values must be finite") }
+        return found
+    }
+
+    /// Throws ``ImageDataError/invalidDataset(reason:)`` naming every problem.
+    public func validate() throws {
+        let found = problems
+        if !found.isEmpty { throw ImageDataError.invalidDataset(reason: "input spec: " + found.joined(separator: "; ")) }
+    }
+
+    /// Decode options that ask for this spec's channels and let JPEGs be downscaled in the DCT domain as far
+    /// as the input size allows.
+    public func decodeOptions(maximumPixelCount: Int = DecodeOptions.defaultMaximumPixelCount) -> DecodeOptions {
+        DecodeOptions(channels: channels, maximumPixelCount: maximumPixelCount, minimumSize: (width, height))
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+
+/// `model.json`: everything about a model except its weights — format version, graph nodes, input spec, class
+/// labels, head node, provenance and metrics. Keys are snake_case as in DESIGN.md.
+public struct ModelManifest: Codable, Equatable, Sendable {
+    public static let currentFormatVersion = 1
+
+    /// How images are brought to the input size before normalisation.
+    public struct InputSpec: Codable, Equatable, Sendable {
+        public var channels: Int
+        public var height: Int
+        public var width: Int
+        /// `resize` (stretch), `resize_shorter_center_crop`, or `none`.
+        public var resize: String
+        /// Per-channel mean and standard deviation subtracted / divided after scaling pixels to [0, 1].
+        public var mean: [Float]
+        public var std: [Float]
+
+        public init(channels: Int, height: Int, width: Int, resize: String = "resize", mean: [Float]? = nil,
+                    std: [Float]? = nil) {
+            self.channels = channels
+            self.height = height
+            self.width = width
+            self.resize = resize
+            self.mean = mean ?? [Float](repeating: 0, count: channels)
+            self.std = std ?? [Float](repeating: 1, count: channels)
+        }
+    }
+
+    public var formatVersion: Int
+    public var nodes: [NodeSpec]
+    public var input: InputSpec
+    public var labels: [String]
+    /// The classifier head node (replaced when fine-tuning); its output is the model output.
+    public var head: String
+    /// Free-form origin: base model, dataset, job id, tool versions.
+    public var provenance: [String: String]
+    /// Final metrics of the run that produced the model (accuracy, loss, …).
+    public var metrics: [String: Double]
+
+    public init(nodes: [NodeSpec], input: InputSpec, labels: [String], head: String,
+                provenance: [String: String] = [:], metrics: [String: Double] = [:]) {
+        formatVersion = Self.currentFormatVersion
+        self.nodes = nodes
+        self.input = input
+        self.labels = labels
+        self.head = head
+        self.provenance = provenance
+        self.metrics = metrics
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case formatVersion = "format_version", nodes, input, labels, head, provenance, metrics
+    }
+
+    /// Reads and validates a manifest; errors name the file and what is wrong.
+    public static func read(contentsOf url: URL) throws -> ModelManifest {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw ModelError("\(url.path): cannot read the model manifest (\(error.localizedDescription))")
+        }
+        let manifest: ModelManifest
+        do { manifest = try JSONDecoder().decode(ModelManifest.self, from: data) } catch let error as DecodingError {
+            throw ModelError("\(url.path): invalid model manifest: \(describe(error))")
+        }
+        try manifest.validate(file: url.path)
+        return manifest
+    }
+
+    /// Writes pretty-printed JSON with sorted keys (stable diffs).
+    public func write(to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: url, options: .atomic)
+    }
+
+    /// Checks the version, the input spec, that the head exists and that the graph builds for the input shape.
+    public func validate(file: String) throws {
+        guard formatVersion == Self.currentFormatVersion else {
+            throw ModelError("\(file): format_version \(formatVersion) is not supported (this Graft reads \(Self.currentFormatVersion))")
+        }
+        guard input.channels > 0, input.height > 0, input.width > 0,
+              input.mean.count == input.channels, input.std.count == input.channels, input.std.allSatisfy({ $0 > 0 })
+        else {
+            throw ModelError("\(file): input spec needs positive sizes and one mean and one positive std per channel")
+        }
+        guard nodes.contains(where: { $0.name == head }) else {
+            throw ModelError("\(file): head node '\(head)' is not in the graph")
+        }
+        do {
+            let graph = try Graph(nodes: nodes, output: head, context: ComputeContext(threads: 1))
+            let shapes = try graph.shapes(for: inputShape(batch: 1))
+            let classes = shapes[graph.outputIndex].last ?? 0
+            guard labels.isEmpty || labels.count == classes else {
+                throw ModelError("head '\(head)' gives \(classes) outputs but there are \(labels.count) labels")
+            }
+        } catch let error as ModelError {
+            throw ModelError("\(file): \(error.message)")
+        }
+    }
+
+    /// N×C×H×W for a batch.
+    public func inputShape(batch: Int) -> [Int] { [batch, input.channels, input.height, input.width] }
+
+    private static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, let context):
+            return "missing '\(key.stringValue)' at \(path(context))"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            return "\(context.debugDescription) at \(path(context))"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+
+    private static func path(_ context: DecodingError.Context) -> String {
+        let parts = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+        return parts.isEmpty ? "the top level" : parts
+    }
+}

@@ -1,0 +1,68 @@
+/// One node of a model graph as stored in `model.json`: a unique name, an op, its attributes and the names
+/// of its inputs (`input` is the graph input).
+public struct NodeSpec: Codable, Equatable, Sendable {
+    public var name: String
+    public var op: String
+    public var attributes: [String: AttributeValue]
+    public var inputs: [String]
+
+    public init(name: String, op: String, attributes: [String: AttributeValue] = [:], inputs: [String]) {
+        self.name = name
+        self.op = op
+        self.attributes = attributes
+        self.inputs = inputs
+    }
+}
+
+/// Builds layers from `model.json` ops and attributes (PyTorch names and defaults).
+public enum LayerFactory {
+    public static let supportedOps = [
+        "Conv2d", "BatchNorm2d", "ReLU", "ReLU6", "MaxPool2d", "AvgPool2d", "LPPool2d", "GlobalAvgPool", "Dropout",
+        "Linear", "Flatten", "Add", "Concat", "Softmax",
+    ]
+
+    public static func make(_ spec: NodeSpec, generator: inout SeededGenerator) throws -> Layer {
+        let a = Attributes(values: spec.attributes, node: spec.name)
+        switch spec.op {
+        case "Conv2d":
+            let padding = try a.padding("padding")
+            return Conv2d(
+                inChannels: try a.int("in_channels"), outChannels: try a.int("out_channels"),
+                kernelSize: try a.pair("kernel_size"), stride: try a.pair("stride", default: [1, 1]),
+                padding: padding.begin, paddingEnd: padding.end, dilation: try a.pair("dilation", default: [1, 1]),
+                groups: try a.int("groups", default: 1), bias: try a.bool("bias", default: true), generator: &generator)
+        case "BatchNorm2d":
+            return BatchNorm2d(channels: try a.int("num_features"), epsilon: Float(try a.float("eps", default: 1e-5)),
+                               momentum: Float(try a.float("momentum", default: 0.1)))
+        case "ReLU": return ReLU()
+        case "ReLU6": return ReLU6()
+        case "Flatten": return Flatten()
+        case "Add": return Add()
+        case "Concat":
+            guard try a.int("dim", default: 1) == 1 else { throw ModelError("Concat '\(spec.name)': only dim 1 (channels)") }
+            return Concat()
+        case "Softmax": return SoftmaxLayer()
+        case "GlobalAvgPool": return Pool2d(kind: .global)
+        case "MaxPool2d", "AvgPool2d":
+            let kernel = try a.pair("kernel_size")
+            let padding = try a.padding("padding")
+            let kind: Pool2d.Kind = spec.op == "MaxPool2d"
+                ? .max : .average(countIncludePad: try a.bool("count_include_pad", default: true))
+            return Pool2d(kind: kind, kernelSize: kernel, stride: try a.pair("stride", default: kernel),
+                          padding: padding.begin, paddingEnd: padding.end)
+        case "LPPool2d":
+            guard try a.int("norm_type", default: 2) == 2 else {
+                throw ModelError("LPPool2d '\(spec.name)': only norm_type 2 is supported")
+            }
+            let kernel = try a.pair("kernel_size")
+            return LPPool2d(kernelSize: kernel, stride: try a.pair("stride", default: kernel))
+        case "Dropout":
+            return Dropout(probability: Float(try a.float("p", default: 0.5)), seed: UInt64(try a.int("seed", default: 0)))
+        case "Linear":
+            return Linear(inFeatures: try a.int("in_features"), outFeatures: try a.int("out_features"),
+                          bias: try a.bool("bias", default: true), generator: &generator)
+        default:
+            throw ModelError("node '\(spec.name)': unknown op '\(spec.op)' (supported: \(supportedOps.joined(separator: ", ")))")
+        }
+    }
+}

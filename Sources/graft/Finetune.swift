@@ -1,0 +1,147 @@
+import ArgumentParser
+import FineTuning
+import Foundation
+import ImageData
+import NeuralNetwork
+
+/// `graft finetune`: one fine-tuning run in the terminal, with a progress bar and a final report.
+struct Finetune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fine-tune a base model on a folder or archive of class folders (or Fashion-MNIST classes).")
+
+    @Option(help: "Base model folder.") var base = "Models/fmnist-resnet8"
+    @Option(help: "Dataset: a folder of class folders, or a .zip/.tar/.tar.gz of one.") var data: String?
+    @Option(help: "Instead of --data: Fashion-MNIST classes, e.g. 5,6,7,8,9 (validation = their test images).")
+    var fashionMnist: String?
+    @Option(help: "With --fashion-mnist: the first N training images per class.") var perClassLimit: Int?
+    @Option(help: "Output model folder.") var output = "finetuned"
+    @Option(help: "Checkpoint folder (resumes from a checkpoint of the same run).") var checkpoints: String?
+    @Option(help: "A JSON file with the spec (snake_case keys); the options below override it.") var spec: String?
+    @Option(help: "backbone | none | until:<node> | layers:<N>") var freeze: String?
+    @Option var epochs: Int?
+    @Option var batchSize: Int?
+    @Option var learningRate: Double?
+    @Option(help: "sgd | adam | adamw") var optimizer: String?
+    @Option var seed: UInt64?
+    @Option var validationFraction: Double?
+    @Flag(help: "Turn on the standard augmentation.") var augment = false
+    @Option(help: "With --augment: cache this many augmented views of each image (0 = recompute every step).")
+    var augmentedViews: Int?
+    @Flag(help: "Recompute the frozen part every step instead of caching its output.") var noFeatureCache = false
+    @Option(help: "JSON lines of progress events to this file.") var events: String?
+
+    func makeSpec() throws -> FineTuneSpec {
+        var result = FineTuneSpec()
+        if let spec { result = try JSONDecoder().decode(FineTuneSpec.self, from: Data(contentsOf: URL(fileURLWithPath: spec))) }
+        if let freeze {
+            if freeze == "backbone" { result.freeze = .backbone }
+            else if freeze == "none" { result.freeze = .none }
+            else if freeze.hasPrefix("until:") { result.freeze = .until(String(freeze.dropFirst(6))) }
+            else if freeze.hasPrefix("layers:"), let n = Int(freeze.dropFirst(7)) { result.freeze = .trainableLayers(n) }
+            else { throw ValidationError("--freeze must be backbone, none, until:<node> or layers:<N>") }
+        }
+        if let epochs { result.epochs = epochs }
+        if let batchSize { result.batchSize = batchSize }
+        if let learningRate { result.learningRate = learningRate }
+        if let optimizer {
+            guard let kind = FineTuneSpec.OptimizerKind(rawValue: optimizer) else {
+                throw ValidationError("--optimizer must be sgd, adam or adamw")
+            }
+            result.optimizer = kind
+        }
+        if let seed { result.seed = seed }
+        if let validationFraction { result.validationFraction = validationFraction }
+        if augment { result.augmentation = .standard }
+        if let augmentedViews { result.augmentedViews = augmentedViews }
+        if noFeatureCache { result.featureCache = false }
+        return result
+    }
+
+    func validate() throws {
+        guard (data == nil) != (fashionMnist == nil) else { throw ValidationError("give exactly one of --data and --fashion-mnist") }
+        let spec = try makeSpec()
+        do { try spec.validate() } catch let error as FineTuneError { throw ValidationError("\(error)") }
+    }
+
+    func run() throws {
+        let runSpec = try makeSpec()
+        let dataset: FineTuneData
+        if let fashionMnist {
+            let classes = fashionMnist.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            let train = try IDXDataset.fashionMNIST(split: "train", classes: classes, perClassLimit: perClassLimit)
+            let test = try IDXDataset.fashionMNIST(split: "t10k", classes: classes)
+            dataset = .datasets(training: train, validation: test)
+        } else {
+            let url = URL(fileURLWithPath: data!)
+            let lower = url.lastPathComponent.lowercased()
+            if [".zip", ".tar", ".tar.gz", ".tgz"].contains(where: { lower.hasSuffix($0) }) {
+                let extractTo = FileManager.default.temporaryDirectory.appendingPathComponent("graft-\(UUID().uuidString)")
+                dataset = .source(.archive(url, extractTo: extractTo))
+            } else {
+                dataset = .source(.folder(url))
+            }
+        }
+        let run = FineTuneRun(base: URL(fileURLWithPath: base), dataset: dataset, spec: runSpec,
+                              outputDirectory: URL(fileURLWithPath: output),
+                              checkpointDirectory: checkpoints.map { URL(fileURLWithPath: $0) })
+        let eventFile = events.flatMap { path -> FileHandle? in
+            FileManager.default.createFile(atPath: path, contents: nil)
+            return FileHandle(forWritingAtPath: path)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let result = try run.run(progress: { event in
+            if let eventFile, let line = try? encoder.encode(event) { eventFile.write(line + Data("\n".utf8)) }
+            ProgressBar.draw(event)
+        })
+        try? eventFile?.close()
+        FinalReport.print(result)
+    }
+}
+
+/// One terminal line redrawn in place: epoch, bar, loss, accuracy, speed, ETA; a full line per epoch.
+enum ProgressBar {
+    static func draw(_ event: FineTuneProgress) {
+        let width = 24
+        let filled = Int(event.fractionDone * Double(width))
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        var line = String(format: "epoch %d/%d [%@] %3.0f%%  loss %.4f  acc %.3f  %.0f img/s  ETA %@",
+                          event.epoch, event.epochs, bar, event.fractionDone * 100, event.loss, event.accuracy,
+                          event.imagesPerSecond, duration(event.etaSeconds))
+        if let validation = event.validation {
+            line += String(format: "  val loss %.4f  val acc %.4f", validation.loss, validation.accuracy)
+            FileHandle.standardError.write(Data(("\r" + line + "\n").utf8))
+        } else {
+            FileHandle.standardError.write(Data(("\r" + line).utf8))
+        }
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "?" }
+        let s = Int(seconds.rounded())
+        return s >= 60 ? "\(s / 60)m\(String(format: "%02d", s % 60))s" : "\(s)s"
+    }
+}
+
+/// The summary printed after a run: where the model went, the best epoch, and the validation metrics.
+enum FinalReport {
+    static func print(_ result: FineTuneResult) {
+        Swift.print("Model written to \(result.modelDirectory.path)")
+        Swift.print("Training images \(result.trainingImageCount), validation images \(result.validationImageCount), "
+            + "trainable parameters \(result.trainableParameterCount)")
+        Swift.print("Feature cache: \(result.usedFeatureCache ? "on, at '\(result.cacheBoundary ?? "")'" : "off")"
+            + "; stopped: \(result.stopReason.rawValue); best epoch \(result.bestEpoch)"
+            + String(format: "; %.1f s", result.seconds))
+        guard let validation = result.validation else { return }
+        Swift.print(String(format: "Validation: loss %.4f  accuracy %.4f  top-%d %.4f", validation.loss,
+                           validation.accuracy, validation.topK, validation.topKAccuracy))
+        let nameWidth = max(5, result.labels.map(\.count).max() ?? 5)
+        Swift.print("class".padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  precision  recall     f1  support")
+        for (label, metrics) in zip(result.labels, validation.perClass) {
+            Swift.print(label.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
+                + String(format: "  %9.4f  %6.4f  %6.4f  %7d", metrics.precision, metrics.recall, metrics.f1, metrics.support))
+        }
+        Swift.print("Confusion matrix (rows: true, columns: predicted):")
+        for row in validation.confusion { Swift.print(row.map { String(format: "%6d", $0) }.joined()) }
+    }
+}

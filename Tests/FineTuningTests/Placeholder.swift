@@ -1,1 +1,0 @@
-// Tests for FineTuning land with its issue.

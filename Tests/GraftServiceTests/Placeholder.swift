@@ -1,1 +1,0 @@
-// Tests for GraftService land with its issue.

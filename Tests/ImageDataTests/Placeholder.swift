@@ -1,1 +1,0 @@
-// Tests for ImageData land with its issue.

@@ -1,0 +1,96 @@
+// Impossible configurations are ModelErrors raised when the graph is built, naming the layer and the shapes,
+// never a oneDNN failure.
+import Testing
+@testable import NeuralNetwork
+
+@Suite struct ModelErrorTests {
+    static func build(_ nodes: [NodeSpec], input: [Int]) throws {
+        _ = try Graph(nodes: nodes, inputShape: input, context: ComputeContext(threads: 1))
+    }
+
+    static func conv(_ name: String, _ attributes: [String: AttributeValue], inputs: [String] = ["input"]) -> NodeSpec {
+        NodeSpec(name: name, op: "Conv2d", attributes: attributes, inputs: inputs)
+    }
+
+    @Test func kernelLargerThanPaddedInput() {
+        let error = #expect(throws: ModelError.self) {
+            try Self.build([Self.conv("stem", ["in_channels": .int(3), "out_channels": .int(8), "kernel_size": .int(7)])],
+                           input: [1, 3, 5, 5])
+        }
+        #expect(error?.message.contains("Conv2d 'stem'") == true)
+        #expect(error?.message.contains("[1, 3, 5, 5]") == true)
+        #expect(error?.message.contains("kernel is larger than the padded input") == true)
+    }
+
+    @Test func channelsNotDivisibleByGroups() {
+        let error = #expect(throws: ModelError.self) {
+            try Self.build([Self.conv("dw", ["in_channels": .int(6), "out_channels": .int(8), "kernel_size": .int(3),
+                                             "groups": .int(4)])], input: [1, 6, 8, 8])
+        }
+        #expect(error?.message.contains("divisible by groups") == true)
+    }
+
+    @Test func zeroStride() {
+        let error = #expect(throws: ModelError.self) {
+            try Self.build([Self.conv("c", ["in_channels": .int(3), "out_channels": .int(8), "kernel_size": .int(3),
+                                            "stride": .int(0)])], input: [1, 3, 8, 8])
+        }
+        #expect(error?.message.contains("stride") == true)
+    }
+
+    @Test func wrongInputChannels() {
+        let error = #expect(throws: ModelError.self) {
+            try Self.build([Self.conv("c", ["in_channels": .int(3), "out_channels": .int(8), "kernel_size": .int(3)])],
+                           input: [1, 1, 8, 8])
+        }
+        #expect(error?.message.contains("input has 1 channels, expected 3") == true)
+    }
+
+    @Test func addShapeMismatch() {
+        let error = #expect(throws: ModelError.self) {
+            try Self.build([
+                Self.conv("a", ["in_channels": .int(3), "out_channels": .int(8), "kernel_size": .int(3)]),
+                Self.conv("b", ["in_channels": .int(3), "out_channels": .int(8), "kernel_size": .int(1)]),
+                NodeSpec(name: "sum", op: "Add", inputs: ["a", "b"]),
+            ], input: [2, 3, 8, 8])
+        }
+        #expect(error?.message == "Add 'sum' needs two inputs of the same shape, got [2, 8, 6, 6] and [2, 8, 8, 8]")
+    }
+
+    @Test func concatShapeMismatch() {
+        let error = #expect(throws: ModelError.self) {
+            try Self.build([
+                Self.conv("a", ["in_channels": .int(3), "out_channels": .int(8), "kernel_size": .int(3)]),
+                NodeSpec(name: "cat", op: "Concat", inputs: ["a", "input"]),
+            ], input: [2, 3, 8, 8])
+        }
+        #expect(error?.message.contains("Concat 'cat'") == true)
+        #expect(error?.message.contains("[2, 8, 6, 6], [2, 3, 8, 8]") == true)
+    }
+
+    @Test func graphStructureErrors() {
+        #expect(throws: ModelError("node 'b' reads 'zzz', which is not an earlier node or 'input'")) {
+            try Self.build([NodeSpec(name: "b", op: "ReLU", inputs: ["zzz"])], input: [1, 1, 2, 2])
+        }
+        #expect(throws: ModelError("two nodes are named 'r'")) {
+            try Self.build([NodeSpec(name: "r", op: "ReLU", inputs: ["input"]), NodeSpec(name: "r", op: "ReLU", inputs: ["r"])],
+                           input: [1, 1, 2, 2])
+        }
+        let unknown = #expect(throws: ModelError.self) {
+            try Self.build([NodeSpec(name: "x", op: "Transformer", inputs: ["input"])], input: [1, 1, 2, 2])
+        }
+        #expect(unknown?.message.hasPrefix("node 'x': unknown op 'Transformer'") == true)
+        let missing = #expect(throws: ModelError.self) {
+            try Self.build([Self.conv("c", ["out_channels": .int(8), "kernel_size": .int(3)])], input: [1, 3, 8, 8])
+        }
+        #expect(missing?.message == "node 'c': attribute 'in_channels' must be an integer, found nothing")
+    }
+
+    @Test func linearNeedsFlatten() {
+        let error = #expect(throws: ModelError.self) {
+            try Self.build([NodeSpec(name: "fc", op: "Linear", attributes: ["in_features": .int(12), "out_features": .int(2)],
+                                     inputs: ["input"])], input: [2, 3, 2, 2])
+        }
+        #expect(error?.message.contains("put a Flatten before it") == true)
+    }
+}

@@ -1,0 +1,78 @@
+// Compiled plans: activations stay in oneDNN's blocked layouts between layers, inference fuses
+// Conv → BatchNorm → ReLU, a frozen prefix keeps no backward state, and plans are reused per shape.
+import Testing
+@testable import NeuralNetwork
+
+@Suite struct PlanTests {
+    @Test func activationsStayBlockedAndInferenceFusesConvNormRelu() throws {
+        let graph = try Graph(nodes: Architectures.resnet8(), seed: 4, context: ComputeContext(threads: 2))
+        let training = Dictionary(uniqueKeysWithValues: try graph.planLayout(for: [4, 1, 28, 28], mode: .training))
+        #expect(training["layer1_conv1"]!.contains("blocked"), "\(training["layer1_conv1"]!)")
+        #expect(training["layer2_add"]!.contains("blocked"))
+        #expect(training["bn1"]!.contains("blocked"))
+        #expect(training["relu1"] == "fused into bn1", "training fuses BatchNorm → ReLU")
+        #expect(training["layer1_relu2"]!.contains("blocked"), "a ReLU after an Add stays a separate op in training")
+        let inference = Dictionary(uniqueKeysWithValues: try graph.planLayout(for: [4, 1, 28, 28], mode: .inference))
+        #expect(inference["bn1"] == "fused into conv1" && inference["relu1"] == "fused into conv1")
+        #expect(inference["layer1_bn2"] == "fused into layer1_conv2")
+        // identity shortcut: conv2 (+ folded bn2) adds into relu1's buffer, and the ReLU after the add follows
+        #expect(inference["layer1_add"] == "fused into layer1_conv2" && inference["layer1_relu2"] == "fused into layer1_conv2")
+        #expect(inference["layer1_conv2"]!.contains("accumulates into relu1"), "\(inference["layer1_conv2"]!)")
+        // projection shortcut: the 1×1 conv, computed after conv2, adds into conv2's result
+        #expect(inference["layer2_add"] == "fused into layer2_down_conv")
+        #expect(inference["layer2_down_conv"]!.contains("accumulates into layer2_bn2"))
+    }
+
+    /// Fused inference against the same graph run op by op (a training-mode forward with every BatchNorm frozen
+    /// uses running statistics and is not fused).
+    @Test func fusedInferenceMatchesUnfusedComputation() throws {
+        let graph = try Graph(nodes: Architectures.resnet8(), seed: 5, context: ComputeContext(threads: 2))
+        var g = SeededGenerator(seed: 6)
+        for (key, p) in graph.namedParameters() where key.contains("bn") || key.contains("down_bn") {
+            for i in p.value.scalars.indices {
+                p.value.scalars[i] = p.name == "running_var" ? 0.5 + g.nextUniform() : p.value.scalars[i] + g.nextGaussian() * 0.2
+            }
+        }
+        let x = randomTensor([3, 1, 28, 28], seed: 7)
+        let fused = try graph.forward(x, mode: .inference)
+        for (key, p) in graph.namedParameters() where key.contains("bn") { p.isFrozen = true }
+        let unfused = try graph.forward(x, mode: .training)
+        expectClose(fused, unfused, 1e-4, "fused vs op-by-op")
+    }
+
+    @Test func frozenPrefixRunsInInferenceAndOnlyTheRestTrains() throws {
+        let graph = try Graph(nodes: Architectures.resnet8(), seed: 8, context: ComputeContext(threads: 2))
+        for (key, p) in graph.namedParameters() where !key.hasPrefix("layer3") && !key.hasPrefix("fc") { p.isFrozen = true }
+        let frozen = graph.frozenPrefix()
+        let names = graph.nodes.map(\.name)
+        #expect(frozen[names.firstIndex(of: "layer2_relu2")!] && !frozen[names.firstIndex(of: "layer3_conv1")!])
+        // the frozen prefix is fused like inference even in a training plan
+        let layout = Dictionary(uniqueKeysWithValues: try graph.planLayout(for: [2, 1, 28, 28], mode: .training))
+        #expect(layout["layer1_bn1"] == "fused into layer1_conv1")
+        #expect(layout["layer3_bn1"]!.contains("blocked"))
+        let before = graph.stateDict()
+        let x = randomTensor([2, 1, 28, 28], seed: 9)
+        let logits = try graph.forward(x, mode: .training)
+        let (_, gradient) = SoftmaxCrossEntropy()(logits: logits, labels: [1, 2])
+        try graph.backward(gradient)
+        for (key, p) in graph.namedParameters() {
+            if key.hasPrefix("layer3") || key.hasPrefix("fc") {
+                if p.kind == .weight { #expect(p.gradient.scalars.contains { $0 != 0 }, "\(key) has no gradient") }
+            } else {
+                #expect(p.gradient.scalars.allSatisfy { $0 == 0 }, "\(key) is frozen but got a gradient")
+                #expect(p.value == before[key]!, "\(key): running statistics of a frozen part must not move")
+            }
+        }
+    }
+
+    @Test func plansAreCachedPerShapeAndMode() throws {
+        let graph = try Graph(nodes: Architectures.resnet8(), context: ComputeContext(threads: 1))
+        let a = try graph.plan(for: [2, 1, 28, 28], mode: .training)
+        #expect(try graph.plan(for: [2, 1, 28, 28], mode: .training) === a)
+        #expect(try graph.plan(for: [3, 1, 28, 28], mode: .training) !== a)
+        #expect(try graph.plan(for: [2, 1, 28, 28], mode: .inference) !== a)
+        // freezing one BatchNorm in the middle switches it to running statistics: a new plan
+        for (key, p) in graph.namedParameters() where key.hasPrefix("layer2_bn1") { p.isFrozen = true }
+        #expect(try graph.plan(for: [2, 1, 28, 28], mode: .training) !== a)
+    }
+}
