@@ -290,3 +290,45 @@ struct PyTorchCheckpointTests {
         #expect(tensors["_fc.weight"]?.shape == [1000, 1280])
     }
 }
+
+/// EfficientNet-Lite0's graph against the real weights' shapes, the key mapping, and "same" padding.
+struct EfficientNetLite0Tests {
+    @Test func samePaddingMatchesTensorFlow() {
+        // TensorFlow "same": out = ⌈in/stride⌉, total = max((out−1)·stride + k − in, 0), smaller half first.
+        #expect(EfficientNetLite0.samePadding(size: 224, kernel: 3, stride: 2) == (0, 1, 112))
+        #expect(EfficientNetLite0.samePadding(size: 56, kernel: 5, stride: 2) == (1, 2, 28))
+        #expect(EfficientNetLite0.samePadding(size: 14, kernel: 5, stride: 1) == (2, 2, 14))
+        #expect(EfficientNetLite0.samePadding(size: 7, kernel: 1, stride: 1) == (0, 0, 7))
+    }
+
+    @Test func graphShapesEndAt1000Logits() throws {
+        let graph = try Graph(nodes: EfficientNetLite0.nodes(), inputShape: [1, 3, 224, 224])
+        let shapes = try graph.shapes(for: [1, 3, 224, 224])
+        #expect(shapes.last == [1, 1000])
+        // 4 652 008 parameters (PyTorch's count for EfficientNet-Lite0) plus the BN running statistics.
+        let counts = graph.namedParameters().reduce(into: (weights: 0, buffers: 0)) { sum, entry in
+            if entry.parameter.kind == .weight { sum.weights += entry.parameter.value.count }
+            else { sum.buffers += entry.parameter.value.count }
+        }
+        #expect(counts.weights + counts.buffers == 4_694_073 - 49)  // the real file minus 49 num_batches_tracked
+        #expect(graph.nodes.filter { $0.op == "Add" }.count == 9)
+    }
+
+    @Test func mappingRenamesKeysAndRefusesStrangers() throws {
+        let t = Tensor(shape: [1], repeating: 0)
+        let mapped = try EfficientNetLite0.graftStateDict(fromPyTorch: [
+            "_blocks.12._depthwise_conv.weight": t, "_bn0.running_var": t, "_bn0.num_batches_tracked": t, "_fc.bias": t,
+        ], file: "x.pth")
+        #expect(Set(mapped.keys) == ["blocks12_depthwise_conv.weight", "bn0.running_var", "fc.bias"])
+        #expect(throws: ModelError.self) { try EfficientNetLite0.graftStateDict(fromPyTorch: ["module.fc.bias": t], file: "x") }
+    }
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: PyTorchCheckpointTests.realWeights.path),
+                   "run scripts/fetch-efficientnet-lite0 first: var/cache/efficientnet-lite0/*.pth is absent"))
+    func realWeightsLoadIntoTheGraph() throws {
+        let pytorch = try PyTorchCheckpoint.read(contentsOf: PyTorchCheckpointTests.realWeights)
+        let graph = try Graph(nodes: EfficientNetLite0.nodes(), inputShape: [1, 3, 224, 224])
+        try graph.load(stateDict: try EfficientNetLite0.graftStateDict(fromPyTorch: pytorch, file: "real"), file: "real")
+        #expect(graph.stateDict()["fc.bias"]?.scalars.first == 0.032053910195827484)
+    }
+}
