@@ -330,5 +330,17 @@ struct EfficientNetLite0Tests {
         let graph = try Graph(nodes: EfficientNetLite0.nodes(), inputShape: [1, 3, 224, 224])
         try graph.load(stateDict: try EfficientNetLite0.graftStateDict(fromPyTorch: pytorch, file: "real"), file: "real")
         #expect(graph.stateDict()["fc.bias"]?.scalars.first == 0.032053910195827484)
+        // PyTorch's logits for x[i] = sin(0.001·i) (Fixtures/make_efficientnet_lite0_logits.py).
+        let expected = try PyTorchFixture.load("efficientnet_lite0_logits")["logits"]
+        let count = 3 * 224 * 224
+        let input = Tensor(shape: [1, 3, 224, 224],
+                           scalars: (0..<count).map { Float(Foundation.sin(0.001 * Double($0))) })
+        let logits = try graph.forward(input, mode: .inference)
+        #expect(logits.shape == [1, 1000])
+        let difference = zip(logits.scalars, expected.scalars).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(difference <= 1e-3, "max |Δlogit| = \(difference)")
+        func top5(_ values: [Float]) -> [Int] { Array(values.indices.sorted { values[$0] > values[$1] }.prefix(5)) }
+        #expect(top5(logits.scalars) == top5(expected.scalars))
+        #expect(top5(expected.scalars) == [905, 811, 753, 754, 807])
     }
 }
