@@ -1,0 +1,271 @@
+/// Reading PyTorch state dicts (`torch.save` files, legacy and zip formats) into Float32 tensors without Python.
+import Foundation
+
+/// A PyTorch state dict saved by `torch.save`, in either serialization:
+/// - the zip format (torch ≥ 1.6's default): a zip archive of stored entries `<prefix>/data.pkl` (the state
+///   dict pickle) and `<prefix>/data/<key>` (each storage's raw little-endian bytes);
+/// - the legacy format (`_use_new_zipfile_serialization=False`): five consecutive pickles — the magic number
+///   0x1950a86a20f9469cfc6c, the protocol version 1001, the system info dict, the state dict, the list of
+///   storage keys — then, for each key in that order, an 8-byte little-endian element count and the raw bytes.
+///
+/// The state dict pickle is read by a restricted unpickler (`RestrictedUnpickler`) that allows only
+/// `collections.OrderedDict`, `torch._utils._rebuild_tensor_v2`, `torch._utils._rebuild_parameter` and the
+/// `torch.*Storage` types, and interprets them instead of calling anything. Tensor views are honoured through
+/// their storage offset and strides (non-contiguous tensors are gathered into row-major order).
+///
+/// Every tensor becomes Float32: F16, BF16 and F64 are converted; integer and boolean storages (such as
+/// BatchNorm's int64 `num_batches_tracked`) are converted too, exactly while |value| ≤ 2²⁴. Importers that
+/// have no use for `num_batches_tracked` simply ignore the key. A view with more elements than its storage
+/// (a zero stride, as `Tensor.expand` makes) is refused; save such tensors `.contiguous()`.
+public enum PyTorchCheckpoint {
+    /// The most elements one tensor or storage may hold (2³¹), far above any real layer.
+    public static let maximumElements = 1 << 31
+
+    /// The tensors of the state dict at `url`, by name.
+    public static func read(contentsOf url: URL) throws -> [String: Tensor] {
+        Dictionary(uniqueKeysWithValues: try readOrdered(contentsOf: url))
+    }
+
+    /// The tensors of the state dict at `url`, in the order the file stores them.
+    public static func readOrdered(contentsOf url: URL) throws -> [(name: String, tensor: Tensor)] {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url, options: .mappedIfSafe)
+        } catch {
+            throw PyTorchCheckpointError(file: url.path, reason: .io(error.localizedDescription))
+        }
+        return try readOrdered(data: data, name: url.path)
+    }
+
+    /// The tensors of a checkpoint held in memory, in file order; `name` appears in errors.
+    public static func readOrdered(data: Data, name: String = "<data>") throws -> [(name: String, tensor: Tensor)] {
+        try data.withUnsafeBytes { bytes in
+            let fail = { (reason: PyTorchCheckpointError.Reason) in PyTorchCheckpointError(file: name, reason: reason) }
+            if bytes.count >= 4 && bytes.load(fromByteOffset: 0, as: UInt8.self) == 0x50
+                && bytes[1] == 0x4B && bytes[2] == 0x03 && bytes[3] == 0x04 {
+                return try readZip(bytes, fail: fail)
+            }
+            return try readLegacy(bytes, fail: fail)
+        }
+    }
+
+    /// The tensors of a checkpoint held in memory, by name.
+    public static func read(data: Data, name: String = "<data>") throws -> [String: Tensor] {
+        Dictionary(uniqueKeysWithValues: try readOrdered(data: data, name: name))
+    }
+
+    // MARK: - Formats
+
+    /// The bytes of legacy format's first pickle: PROTO 2, LONG1 of 10 bytes holding the magic number, STOP.
+    static let legacyMagic: [UInt8] = [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8,
+                                       0x50, 0x19, 0x2E]
+
+    private static func readLegacy(_ bytes: UnsafeRawBufferPointer,
+                                   fail: @escaping (PyTorchCheckpointError.Reason) -> PyTorchCheckpointError) throws
+        -> [(name: String, tensor: Tensor)] {
+        guard bytes.count >= legacyMagic.count, zip(legacyMagic, bytes).allSatisfy({ $0 == $1 }) else {
+            throw fail(.unrecognizedFormat)
+        }
+        var unpickler = RestrictedUnpickler(bytes: bytes, start: legacyMagic.count, fail: fail)
+        guard case .int(1001) = try unpickler.load() else {
+            throw fail(.invalidPickle("the protocol version is not 1001"))
+        }
+        guard case let .dict(info) = try unpickler.load() else {
+            throw fail(.invalidPickle("the system info is not a dict"))
+        }
+        for (key, value) in zip(info.keys, info.values) {
+            if case .string("little_endian") = key, case .bool(false) = value {
+                throw fail(.invalidPickle("the checkpoint was saved big-endian, which is not supported"))
+            }
+        }
+        let root = try unpickler.load()
+        guard case let .list(keyList) = try unpickler.load() else {
+            throw fail(.invalidPickle("the storage key list is not a list"))
+        }
+        var storages: [String: UnsafeRawBufferPointer] = [:]
+        var position = unpickler.position
+        let sizes = elementSizes(in: root)
+        for item in keyList.items {
+            guard case let .string(key) = item else { throw fail(.invalidPickle("a storage key is not a string")) }
+            guard position <= bytes.count - 8 else { throw fail(.truncated("storage '\(key)' has no element count")) }
+            var count: UInt64 = 0
+            for index in (0..<8).reversed() { count = count << 8 | UInt64(bytes[position + index]) }
+            position += 8
+            let size = sizes[key] ?? 1
+            guard count <= UInt64(maximumElements) else {
+                throw fail(.limitExceeded("storage '\(key)' declares \(count) elements"))
+            }
+            let length = Int(count) * size
+            guard length <= bytes.count - position else {
+                throw fail(.truncated("storage '\(key)' needs \(length) bytes, \(bytes.count - position) remain"))
+            }
+            guard storages[key] == nil else { throw fail(.invalidPickle("storage '\(key)' is listed twice")) }
+            storages[key] = UnsafeRawBufferPointer(rebasing: bytes[position..<(position + length)])
+            position += length
+        }
+        return try materialise(root, storages: storages, fail: fail)
+    }
+
+    private static func readZip(_ bytes: UnsafeRawBufferPointer,
+                                fail: @escaping (PyTorchCheckpointError.Reason) -> PyTorchCheckpointError) throws
+        -> [(name: String, tensor: Tensor)] {
+        let archive = try StoredZip(bytes: bytes, fail: fail)
+        let pickles = archive.names.filter { $0.hasSuffix("/data.pkl") && $0.split(separator: "/").count == 2 }
+        guard pickles.count == 1, let pickle = archive.entries[pickles[0]] else {
+            throw fail(.invalidArchive("expected exactly one '<prefix>/data.pkl' entry, found \(pickles.count)"))
+        }
+        let prefix = String(pickles[0].dropLast("data.pkl".count))
+        if let order = archive.entries[prefix + "byteorder"] {
+            let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[order.range]), as: UTF8.self)
+            guard text == "little" else { throw fail(.invalidArchive("byte order '\(text)' is not supported")) }
+        }
+        var unpickler = RestrictedUnpickler(bytes: UnsafeRawBufferPointer(rebasing: bytes[pickle.range]), fail: fail)
+        let root = try unpickler.load()
+        var storages: [String: UnsafeRawBufferPointer] = [:]
+        let dataPrefix = prefix + "data/"
+        for entryName in archive.names where entryName.hasPrefix(dataPrefix) {
+            let entry = archive.entries[entryName]!
+            storages[String(entryName.dropFirst(dataPrefix.count))] = UnsafeRawBufferPointer(rebasing: bytes[entry.range])
+        }
+        return try materialise(root, storages: storages, fail: fail)
+    }
+
+    // MARK: - Tensors
+
+    private static func elementSize(ofType type: String) -> Int {
+        switch type {
+        case "torch.DoubleStorage", "torch.LongStorage": return 8
+        case "torch.FloatStorage", "torch.IntStorage": return 4
+        case "torch.HalfStorage", "torch.BFloat16Storage", "torch.ShortStorage": return 2
+        default: return 1
+        }
+    }
+
+    /// The element size of each storage as the state dict's tensors name it (a storage no tensor uses is
+    /// absent and read as bytes).
+    private static func elementSizes(in root: PickleValue) -> [String: Int] {
+        guard case let .dict(dict) = root else { return [:] }
+        var sizes: [String: Int] = [:]
+        for value in dict.values {
+            if case let .tensor(stored) = value { sizes[stored.storageKey] = elementSize(ofType: stored.storageType) }
+        }
+        return sizes
+    }
+
+    private static func materialise(_ root: PickleValue, storages: [String: UnsafeRawBufferPointer],
+                                    fail: (PyTorchCheckpointError.Reason) -> PyTorchCheckpointError) throws
+        -> [(name: String, tensor: Tensor)] {
+        guard case let .dict(dict) = root else { throw fail(.invalidPickle("the top-level object is not a dict")) }
+        var result: [(name: String, tensor: Tensor)] = []
+        var seen: Set<String> = []
+        for (key, value) in zip(dict.keys, dict.values) {
+            guard case let .string(name) = key else { throw fail(.invalidPickle("a state-dict key is not a string")) }
+            guard case let .tensor(stored) = value else {
+                throw fail(.invalidPickle("state-dict entry '\(name)' is not a tensor"))
+            }
+            guard seen.insert(name).inserted else { throw fail(.invalidPickle("'\(name)' appears twice")) }
+            guard let storage = storages[stored.storageKey] else {
+                throw fail(.invalidStorage(tensor: name, problem: "storage '\(stored.storageKey)' is missing"))
+            }
+            result.append((name, try tensor(name, stored, storage, fail: fail)))
+        }
+        return result
+    }
+
+    private static func tensor(_ name: String, _ stored: StoredTensor, _ storage: UnsafeRawBufferPointer,
+                               fail: (PyTorchCheckpointError.Reason) -> PyTorchCheckpointError) throws -> Tensor {
+        let size = stored.size, stride = stored.stride
+        guard size.count == stride.count, size.count <= 16 else {
+            throw fail(.invalidShape(tensor: name, problem: "\(size.count) sizes but \(stride.count) strides"))
+        }
+        guard size.allSatisfy({ $0 >= 0 }), stride.allSatisfy({ $0 >= 0 }), stored.offset >= 0 else {
+            throw fail(.invalidShape(tensor: name, problem: "negative size \(size), stride \(stride) or offset"))
+        }
+        var count = 1
+        for extent in size {
+            let (product, overflow) = count.multipliedReportingOverflow(by: extent)
+            guard !overflow, product <= maximumElements else {
+                throw fail(.invalidShape(tensor: name, problem: "size \(size) has more than \(maximumElements) elements"))
+            }
+            count = product
+        }
+        let elementBytes = elementSize(ofType: stored.storageType)
+        let available = storage.count / elementBytes
+        guard storage.count % elementBytes == 0 else {
+            throw fail(.invalidStorage(tensor: name, problem: "\(storage.count) bytes is not a whole number of elements"))
+        }
+        // A view with more elements than its storage repeats elements (a zero stride, as `expand` makes); state
+        // dicts hold no such views, and refusing them bounds the memory a hostile file can claim by its size.
+        guard count <= available else {
+            throw fail(.invalidStorage(tensor: name, problem: "size \(size) has \(count) elements but the storage " +
+                "only \(available)"))
+        }
+        if count > 0 {
+            // The furthest element the view reaches: offset + Σ (sizeᵢ − 1)·strideᵢ, checked for overflow.
+            var last = stored.offset
+            for (extent, step) in zip(size, stride) {
+                let (reach, overflowA) = (extent - 1).multipliedReportingOverflow(by: step)
+                let (sum, overflowB) = last.addingReportingOverflow(reach)
+                guard !overflowA, !overflowB else {
+                    throw fail(.invalidShape(tensor: name, problem: "stride \(stride) overflows"))
+                }
+                last = sum
+            }
+            guard last < available else {
+                throw fail(.invalidStorage(tensor: name, problem: "offset \(stored.offset), size \(size), stride " +
+                    "\(stride) reach element \(last) of a \(available)-element storage"))
+            }
+        }
+        let convert = converter(stored.storageType, storage)
+        var scalars = [Float](repeating: 0, count: count)
+        if count > 0 {
+            // Walk the row-major index (i₀, …, iₙ₋₁) with an odometer, tracking the storage position.
+            var index = [Int](repeating: 0, count: size.count)
+            var source = stored.offset
+            for target in 0..<count {
+                scalars[target] = convert(source)
+                var axis = size.count - 1
+                while axis >= 0 {
+                    index[axis] += 1
+                    source += stride[axis]
+                    if index[axis] < size[axis] { break }
+                    source -= stride[axis] * size[axis]
+                    index[axis] = 0
+                    axis -= 1
+                }
+            }
+        }
+        return Tensor(shape: size, scalars: scalars)
+    }
+
+    /// A function reading element `i` of `storage` (little-endian) as Float.
+    private static func converter(_ type: String, _ storage: UnsafeRawBufferPointer) -> (Int) -> Float {
+        func raw<T: FixedWidthInteger>(_: T.Type, _ i: Int) -> T {
+            T(littleEndian: storage.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self))
+        }
+        switch type {
+        case "torch.FloatStorage": return { Float(bitPattern: raw(UInt32.self, $0)) }
+        case "torch.DoubleStorage": return { Float(Double(bitPattern: raw(UInt64.self, $0))) }
+        case "torch.HalfStorage": return { floatFromHalf(raw(UInt16.self, $0)) }
+        case "torch.BFloat16Storage": return { Float(bitPattern: UInt32(raw(UInt16.self, $0)) << 16) }
+        case "torch.LongStorage": return { Float(raw(Int64.self, $0)) }
+        case "torch.IntStorage": return { Float(raw(Int32.self, $0)) }
+        case "torch.ShortStorage": return { Float(raw(Int16.self, $0)) }
+        case "torch.CharStorage": return { Float(raw(Int8.self, $0)) }
+        case "torch.BoolStorage": return { raw(UInt8.self, $0) == 0 ? 0 : 1 }
+        default: return { Float(raw(UInt8.self, $0)) }
+        }
+    }
+
+    /// IEEE 754 binary16 → binary32, exact: scale the 10-bit significand by the exponent's power of two.
+    static func floatFromHalf(_ bits: UInt16) -> Float {
+        let sign: Float = bits & 0x8000 == 0 ? 1 : -1
+        let exponent = Int(bits >> 10 & 0x1F)
+        let fraction = Float(bits & 0x3FF)
+        switch exponent {
+        case 0: return sign * fraction * 0x1p-24 // subnormal: fraction · 2⁻¹⁴ / 2¹⁰
+        case 31: return fraction == 0 ? sign * .infinity : .nan
+        default: return sign * (1 + fraction / 1024) * Float(sign: .plus, exponent: exponent - 15, significand: 1)
+        }
+    }
+}
