@@ -59,11 +59,11 @@ final class GraftProcess {
         process.waitUntilExit()
     }
 
-    /// SIGTERM, then SIGKILL if the process is still there after 10 s (so a test never leaves a server behind).
+    /// SIGTERM, then SIGKILL if the process is still there after 3 s (so a test never leaves a server behind).
     func stop() {
         guard process.isRunning else { return }
         process.terminate()
-        for _ in 0..<100 where process.isRunning { Thread.sleep(forTimeInterval: 0.1) }
+        for _ in 0..<30 where process.isRunning { Thread.sleep(forTimeInterval: 0.1) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
@@ -94,7 +94,7 @@ final class GraftProcess {
                                            "@\(zip.path)", base + "/datasets?name=fashion"]))
         let datasetID = try #require(uploaded["id"] as? String, "\(uploaded)")
         // Whole network trained, no feature cache: every epoch runs the full backbone, so the job lasts a while.
-        let epochs = 30
+        let epochs = 60
         let body = """
             {"base_model": "fmnist-resnet8", "dataset": "\(datasetID)",
              "hyperparameters": {"epochs": \(epochs), "seed": 3, "freeze": "none", "feature_cache": false}}
