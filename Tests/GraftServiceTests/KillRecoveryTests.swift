@@ -158,5 +158,12 @@ final class GraftProcess {
         #expect(total == 5)
         // Chance is 1 in 5.
         #expect(correct >= 3, "\(correct) of \(total) held-out images classified correctly")
+
+        // SIGTERM stops the server gracefully (exit status 0), even though this test process blocks the signal.
+        second.process.terminate()
+        for _ in 0..<100 where second.process.isRunning { Thread.sleep(forTimeInterval: 0.1) }
+        #expect(!second.process.isRunning, "graft serve ignored SIGTERM")
+        second.stop()
+        #expect(second.process.terminationReason == .exit && second.process.terminationStatus == 0)
     }
 }
