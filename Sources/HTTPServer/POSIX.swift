@@ -218,6 +218,13 @@ enum POSIX {
             action.sa_flags = SA_RESTART
             guard sigaction(signal, &action, nil) == 0 else { throw SystemCallError.current("sigaction") }
         }
+        // A parent may hand down a mask that blocks them (a test runner launching `graft serve` does): unblock
+        // them in this thread, so the signal is delivered here rather than pending forever.
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
+        sigaddset(&unblocked, SIGTERM)
+        sigaddset(&unblocked, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &unblocked, nil)
         return fds[0]
     }
 

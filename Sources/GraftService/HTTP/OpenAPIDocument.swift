@@ -83,7 +83,8 @@ enum OpenAPIDocument {
         ])]),
         "/models/{id}": .object([
             "get": operation("One model", parameters: [path("id")],
-                             responses: ["200": json("The model", reference("Model")), "404": error]),
+                             responses: ["200": json("The model with its input spec, head and layer summary",
+                                                       reference("ModelDetail")), "404": error]),
             "delete": operation("Delete a fine-tuned model", mutating: true, parameters: [path("id")], responses: [
                 "204": .object(["description": .string("Deleted")]), "401": error, "404": error, "409": error,
             ]),
@@ -147,6 +148,16 @@ enum OpenAPIDocument {
         "Model": object(["id": string, "name": string, "kind": string, "labels": array(string),
                          "weights_sha256": string, "provenance": object([:]), "metrics": object([:]),
                          "parent_model_id": string, "created_at": timestamp]),
+        "ModelDetail": object(["id": string, "name": string, "kind": string, "labels": array(string),
+                               "weights_sha256": string, "provenance": object([:]), "metrics": object([:]),
+                               "parent_model_id": string, "created_at": timestamp,
+                               "input": object(["channels": integer, "height": integer, "width": integer,
+                                                "resize": string, "mean": array(number), "std": array(number)]),
+                               "head": string,
+                               "layers": array(object(["node": string, "op": string, "inputs": array(string),
+                                                       "output_shape": array(integer), "parameters": integer])),
+                               "total_parameters": integer, "total_buffers": integer,
+                               "architecture_error": string]),
         "PredictRequest": object(["model": string, "images": array(binary), "top_k": integer]),
         "PredictResponse": object(["model_id": string, "predictions": array(object([
             "labels": array(object(["label": string, "probability": number])),

@@ -9,7 +9,7 @@ extension ServiceRoutes {
             try Response.json(["models": try service.store.listModels().map(ModelBody.init)])
         }
         router.get("/models/:id") { request in
-            try Response.json(ModelBody(try service.store.model(id: try request.pathParameter("id"))))
+            try Response.json(ModelDetailBody(try service.store.model(id: try request.pathParameter("id"))))
         }
         router.delete("/models/:id") { request in
             try authorize(request)

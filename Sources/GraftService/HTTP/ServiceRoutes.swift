@@ -1,6 +1,7 @@
 // Registers the service's HTTP routes on a Router: health, readiness, jobs, models and datasets.
 import Foundation
 import HTTPServer
+import Metrics
 import Prometheus
 
 /// The routes of `graft serve`, as closures over a `Service`.
@@ -24,8 +25,44 @@ public struct ServiceRoutes: Sendable {
         self.metricsRegistry = metricsRegistry
     }
 
-    /// Adds every route to `router`.
+    /// Adds every route to `router`, each counted and timed per route pattern into `metricsRegistry`.
     public func register(on router: Router) {
+        let plain = Router()
+        registerRoutes(on: plain)
+        let factory = PrometheusMetricsFactory(registry: metricsRegistry)
+        for route in plain.routes {
+            router.add(route.method, route.pattern, maxBodySize: route.maxBodySize,
+                       handler: Self.instrumented(route, factory: factory))
+        }
+    }
+
+    /// `route`'s handler, recording `graft_http_requests_total{method,route,status}` and the
+    /// `graft_http_request_duration_seconds{method,route}` histogram. Labels use the pattern (`/jobs/:id`), not the
+    /// path, so the number of series stays bounded.
+    static func instrumented(_ route: Router.Route, factory: PrometheusMetricsFactory) -> Handler {
+        let handler = route.handler
+        let labels = [("method", route.method.rawValue), ("route", route.pattern)]
+        let timer = Metrics.Timer(label: "graft_http_request_duration_seconds", dimensions: labels, factory: factory)
+        return { request in
+            let started = DispatchTime.now().uptimeNanoseconds
+            var status = 500
+            defer {
+                timer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds &- started))
+                Counter(label: "graft_http_requests_total", dimensions: labels + [("status", String(status))],
+                        factory: factory).increment()
+            }
+            do {
+                let response = try handler(request)
+                status = response.status.code
+                return response
+            } catch let error as HTTPResponseError {
+                status = error.status.code
+                throw error
+            }
+        }
+    }
+
+    private func registerRoutes(on router: Router) {
         router.get("/health") { _ in try Response.json(["status": "ok"]) }
         router.get("/ready") { _ in try readiness() }
         router.get("/metrics") { _ in try metricsText() }
@@ -51,8 +88,9 @@ public struct ServiceRoutes: Sendable {
                                        workers: service.configuration.workerCount))
     }
 
-    /// Prometheus text: jobs by state and queue depth (read from the store at scrape time) plus whatever the
-    /// process recorded through swift-metrics into the same registry.
+    /// Prometheus text: jobs by state, queue depth and training throughput (read from the store at scrape time),
+    /// request counts and latencies per route, plus whatever the process recorded through swift-metrics into the
+    /// same registry.
     private func metricsText() throws -> Response {
         let counts = try service.store.jobCountsByStatus()
         let jobs = MetricNameDescriptor(namespace: "graft", metricName: "jobs", unitName: "",
@@ -64,6 +102,9 @@ public struct ServiceRoutes: Sendable {
         let depth = MetricNameDescriptor(namespace: "graft", metricName: "job_queue_depth", unitName: "",
                                          helpText: "Jobs waiting for a worker.")
         metricsRegistry.makeGauge(descriptor: depth).set(Double(counts[.queued] ?? 0))
+        let throughput = MetricNameDescriptor(namespace: "graft", metricName: "training_images_per_second",
+                                              unitName: "", helpText: "Images per second the running jobs train on.")
+        metricsRegistry.makeGauge(descriptor: throughput).set(try service.store.runningImagesPerSecond())
         return Response.bytes(metricsRegistry.emitToBuffer(), contentType: "text/plain; version=0.0.4; charset=utf-8")
     }
 

@@ -75,6 +75,19 @@ extension Store {
         }
     }
 
+    /// Training throughput now: the newest per-step `images_per_second` of each running job, summed (0 when idle).
+    public func runningImagesPerSecond() throws -> Double {
+        try read { db in
+            try Double.fetchOne(db, sql: """
+                SELECT COALESCE(SUM(latest), 0) FROM (
+                    SELECT (SELECT value FROM job_metrics
+                            WHERE job_id = jobs.id AND scope = 'step' AND name = 'images_per_second'
+                            ORDER BY step DESC, id DESC LIMIT 1) AS latest
+                    FROM jobs WHERE status = 'running')
+                """) ?? 0
+        }
+    }
+
     // MARK: - Claiming and running
 
     /// Atomically moves the oldest queued job to `running`, owned by `workerID`, and returns it.
