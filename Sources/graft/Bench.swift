@@ -5,7 +5,7 @@ import NeuralNetwork
 /// `graft bench`: engine benchmarks (convolution kernels through Graft's layers, a ResNet-8 training step).
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure the CNN engine on this machine.", subcommands: [Kernels.self, TrainStep.self])
+        abstract: "Measure the CNN engine on this machine.", subcommands: [Kernels.self, TrainStep.self, Inference.self])
 
     struct Kernels: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -85,6 +85,61 @@ struct Bench: ParsableCommand {
             print("CPU: \(cpuModel()), \(threads) thread(s), oneDNN \(OneDNN.version)")
             print(String(format: "ResNet-8 train step, batch %d, 28×28×1: median %.2f ms/step, best %.2f ms (%d steps, loss %.3f)",
                          batch, times[times.count / 2], times[0], steps, last))
+        }
+    }
+}
+
+extension Bench {
+    /// Inference latency and throughput of a model folder on random inputs of its input shape.
+    struct Inference: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time a model's inference forward pass (compiled plan, random input) at several batch sizes.")
+
+        @Argument(help: "A model folder (model.json + weights.safetensors).") var model: String
+        @Option(help: "OpenMP threads of the compute lane.") var threads = ComputeContext.availableCores
+        @Option(parsing: .upToNextOption, help: "Batch sizes to time.") var batch: [Int] = [1, 32]
+        @Option(help: "Seconds spent timing each batch size (after warm-up).") var seconds = 3.0
+        @Flag(help: "Print one JSON object per batch size instead of text.") var json = false
+
+        func validate() throws {
+            guard batch.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--batch sizes must be at least 1") }
+            guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+        }
+
+        func run() throws {
+            let context = ComputeContext(threads: threads)
+            let folder = try ModelFolder.load(from: URL(fileURLWithPath: model), context: context)
+            let input = folder.manifest.input
+            if !json { print("CPU: \(cpuModel()), \(threads) thread(s), oneDNN \(OneDNN.version)") }
+            var generator = SeededGenerator(seed: 4)
+            for n in batch {
+                let shape = [n, input.channels, input.height, input.width]
+                let x = Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in generator.nextGaussian() })
+                // warm-up: compile the plan and touch every buffer
+                for _ in 0..<3 { _ = try folder.graph.forward(x, mode: .inference) }
+                var times: [Double] = []
+                let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+                while times.count < 5 || DispatchTime.now().uptimeNanoseconds < deadline {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    _ = try folder.graph.forward(x, mode: .inference)
+                    times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                }
+                times.sort()
+                let median = times[times.count / 2]
+                if json {
+                    let object: [String: Any] = [
+                        "batch": n, "median_ms": median, "p10_ms": times[times.count / 10],
+                        "p90_ms": times[times.count * 9 / 10], "runs": times.count, "threads": threads,
+                        "images_per_s": Double(n) / median * 1000, "cpu": cpuModel(),
+                    ]
+                    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+                    print(String(decoding: data, as: UTF8.self))
+                } else {
+                    print(String(format: "batch %3d: median %8.2f ms (p10 %.2f, p90 %.2f, %d runs), %.1f images/s",
+                                 n, median, times[times.count / 10], times[times.count * 9 / 10], times.count,
+                                 Double(n) / median * 1000))
+                }
+            }
         }
     }
 }
