@@ -75,4 +75,28 @@ import Testing
         for (key, p) in graph.namedParameters() where key.hasPrefix("layer2_bn1") { p.isFrozen = true }
         #expect(try graph.plan(for: [2, 1, 28, 28], mode: .training) !== a)
     }
+
+    /// Inference folds and reorders weights once and reuses them, yet any change to a convolution's weights, a
+    /// folded norm's statistics or a linear layer's weights is seen by the next call.
+    @Test func preparedWeightsAreReusedUntilAParameterChanges() throws {
+        let graph = try Graph(nodes: Architectures.resnet8(), seed: 10, context: ComputeContext(threads: 1))
+        let x = randomTensor([2, 1, 28, 28], seed: 11)
+        let first = try graph.forward(x, mode: .inference)
+        #expect(try graph.forward(x, mode: .inference) == first, "same weights, same answer")
+        let parameters = Dictionary(uniqueKeysWithValues: graph.namedParameters())
+        func reference() throws -> Tensor {
+            // a fresh graph sharing no compiled state, loaded with the current values
+            let fresh = try Graph(nodes: Architectures.resnet8(), seed: 99, context: ComputeContext(threads: 1))
+            for (key, p) in fresh.namedParameters() { p.value = parameters[key]!.value }
+            return try fresh.forward(x, mode: .inference)
+        }
+        for key in ["layer2_bn1.running_mean", "layer1_conv2.weight", "fc.weight", "bn1.weight"] {
+            let before = try graph.forward(x, mode: .inference)
+            let p = parameters[key]!
+            for i in p.value.scalars.indices where i % 3 == 0 { p.value.scalars[i] += 0.25 }
+            let after = try graph.forward(x, mode: .inference)
+            #expect(after != before, "changing \(key) must change the output")
+            expectClose(after, try reference(), 1e-5, "after changing \(key)")
+        }
+    }
 }

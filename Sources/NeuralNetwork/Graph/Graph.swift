@@ -116,6 +116,12 @@ public final class Graph {
         return try plan.backward(outputGradient)?.tensor(context: context)
     }
 
+    /// Compiles the plan for an input shape and runs it once on zeros, so that the first real call finds its
+    /// primitives created and its weights folded and reordered (a service does this when it loads a model).
+    public func prepare(inputShape: [Int], mode: Mode = .inference) throws {
+        _ = try plan(for: inputShape, mode: mode).forward(Tensor(shape: inputShape, repeating: 0))
+    }
+
     /// The compiled plan for an input shape and mode (created once, then reused).
     func plan(for inputShape: [Int], mode: Mode) throws -> Plan {
         let key = PlanKey(inputShape: inputShape, mode: mode)

@@ -83,12 +83,7 @@ final class CompiledConv2d: CompiledLayer {
     let forwardPrimitive: Primitive
     let output: MemoryDescriptor
     let sourceAdapter: LayoutAdapter
-    let weightsPlain: Memory
-    let weightsAdapter: LayoutAdapter
-    private var uploadedWeights: [Float]?
-    private var forwardWeights: Memory?
-    private var backwardDataWeights: Memory?
-    let biasMemory: Memory?
+    let weights: PreparedWeights
     let destination: Memory
     // Backward state (training only).
     var savedSource: Memory?
@@ -119,9 +114,8 @@ final class CompiledConv2d: CompiledLayer {
         forwardPrimitive = try forward.makePrimitive()
         output = forward.memoryDescriptor(.dst)
         sourceAdapter = LayoutAdapter(target: forward.memoryDescriptor(.src), context: context)
-        weightsPlain = try Memory(.plain(wDims))
-        weightsAdapter = LayoutAdapter(target: forward.memoryDescriptor(.weights), context: context)
-        biasMemory = try biasDesc.map { try Memory($0) }
+        weights = try PreparedWeights(dims: wDims, forwardLayout: forward.memoryDescriptor(.weights),
+                                      biasCount: biasDesc.map { _ in layer.outChannels }, context: context)
         destination = try Memory(output)
         guard options.needsBackward else { return }
         if options.needsInputGradient {
@@ -158,35 +152,21 @@ final class CompiledConv2d: CompiledLayer {
                 target = try accumulatorAdapter!(inputs[1])
             }
         }
-        var args: [(Int32, Memory)] = [(PrimitiveArgument.src, x), (PrimitiveArgument.dst, target)]
-        let weight: Tensor, bias: [Float]?
-        if let norm = foldedNorm {
-            // BatchNorm after the conv in inference is affine per channel: y = s·(w⊛x + b − μ) + β with
-            // s = γ/√(σ² + ε), so it folds into w' = s·w and b' = s·(b − μ) + β.
-            (weight, bias) = Self.fold(layer, norm)
-        } else {
-            (weight, bias) = (layer.weight.value, layer.bias?.value.scalars)
+        // BatchNorm after the conv in inference is affine per channel: y = s·(w⊛x + b − μ) + β with s = γ/√(σ² + ε),
+        // so it folds into w' = s·w and b' = s·(b − μ) + β, computed again only when a parameter changes.
+        var sources = layer.parameters.map(\.value.scalars)
+        if let norm = foldedNorm { sources += norm.parameters.map(\.value.scalars) }
+        let (w, b) = try weights.forward(sources: sources) {
+            if let norm = foldedNorm { return Self.fold(layer, norm) }
+            return (layer.weight.value, layer.bias?.value.scalars)
         }
-        // Unchanged weights (frozen parts, inference, benchmarks) keep their reordered copy; the comparison is O(1)
-        // while the parameter still shares its buffer with the uploaded array.
-        if forwardWeights == nil || weight.scalars != uploadedWeights {
-            try weightsPlain.write(weight, context: context)
-            forwardWeights = try weightsAdapter(weightsPlain)
-            uploadedWeights = weight.scalars
-            backwardDataWeights = nil
-        }
-        if let bias { biasMemory!.setPlainScalars(bias) }
-        args.append((PrimitiveArgument.weights, forwardWeights!))
-        if let biasMemory { args.append((PrimitiveArgument.bias, biasMemory)) }
+        var args: [(Int32, Memory)] = [
+            (PrimitiveArgument.src, x), (PrimitiveArgument.weights, w), (PrimitiveArgument.dst, target),
+        ]
+        if let b { args.append((PrimitiveArgument.bias, b)) }
         try forwardPrimitive.execute(args, context: context)
         if backwardData != nil || backwardWeights != nil { savedSource = inputs[0] }
         return target
-    }
-
-    private func backwardWeightsInLayout(_ adapter: LayoutAdapter) throws -> Memory {
-        if let cached = backwardDataWeights { return cached }
-        backwardDataWeights = try adapter(weightsPlain)
-        return backwardDataWeights!
     }
 
     static func fold(_ conv: Conv2d, _ norm: BatchNorm2d) -> (Tensor, [Float]) {
@@ -222,7 +202,7 @@ final class CompiledConv2d: CompiledLayer {
         guard let bd = backwardData else { return [] }
         try bd.primitive.execute(
             [
-                (PrimitiveArgument.diffDst, try bd.diffDst(outputGradient)), (PrimitiveArgument.weights, try backwardWeightsInLayout(bd.weights)),
+                (PrimitiveArgument.diffDst, try bd.diffDst(outputGradient)), (PrimitiveArgument.weights, try weights.inLayout(bd.weights)),
                 (PrimitiveArgument.diffSrc, bd.diffSrc),
             ], context: context)
         return [bd.diffSrc]

@@ -44,9 +44,7 @@ final class CompiledLinear: CompiledLayer {
     let output: MemoryDescriptor
     let forwardPrimitive: Primitive
     let sourceAdapter: LayoutAdapter
-    let weightsPlain: Memory
-    let weightsAdapter: LayoutAdapter
-    let biasMemory: Memory?
+    let weights: PreparedWeights
     let destination: Memory
     var savedSource: Memory?
     var backwardData: (primitive: Primitive, diffDst: LayoutAdapter, weights: LayoutAdapter, diffSrc: Memory)?
@@ -66,9 +64,8 @@ final class CompiledLinear: CompiledLayer {
         forwardPrimitive = try forward.makePrimitive()
         output = forward.memoryDescriptor(.dst)
         sourceAdapter = LayoutAdapter(target: forward.memoryDescriptor(.src), context: context)
-        weightsPlain = try Memory(.plain(wDims))
-        weightsAdapter = LayoutAdapter(target: forward.memoryDescriptor(.weights), context: context)
-        biasMemory = try biasDesc.map { try Memory($0) }
+        weights = try PreparedWeights(dims: wDims, forwardLayout: forward.memoryDescriptor(.weights),
+                                      biasCount: layer.bias.map { _ in layer.outFeatures }, context: context)
         destination = try Memory(output)
         guard options.needsBackward else { return }
         if options.needsInputGradient {
@@ -90,15 +87,14 @@ final class CompiledLinear: CompiledLayer {
 
     func forward(_ inputs: [Memory]) throws -> Memory {
         // y = x·wᵀ + b
-        try weightsPlain.write(layer.weight.value, context: context)
+        let (w, b) = try weights.forward(sources: layer.parameters.map(\.value.scalars)) {
+            (layer.weight.value, layer.bias?.value.scalars)
+        }
         var args: [(Int32, Memory)] = [
-            (PrimitiveArgument.src, try sourceAdapter(inputs[0])), (PrimitiveArgument.weights, try weightsAdapter(weightsPlain)),
+            (PrimitiveArgument.src, try sourceAdapter(inputs[0])), (PrimitiveArgument.weights, w),
             (PrimitiveArgument.dst, destination),
         ]
-        if let biasMemory, let bias = layer.bias {
-            biasMemory.setPlainScalars(bias.value.scalars)
-            args.append((PrimitiveArgument.bias, biasMemory))
-        }
+        if let b { args.append((PrimitiveArgument.bias, b)) }
         try forwardPrimitive.execute(args, context: context)
         if backwardData != nil || backwardWeights != nil { savedSource = inputs[0] }
         return destination
@@ -121,7 +117,7 @@ final class CompiledLinear: CompiledLayer {
         }
         guard let bd = backwardData else { return [] }
         try bd.primitive.execute(
-            [(PrimitiveArgument.diffDst, try bd.diffDst(outputGradient)), (PrimitiveArgument.weights, try bd.weights(weightsPlain)),
+            [(PrimitiveArgument.diffDst, try bd.diffDst(outputGradient)), (PrimitiveArgument.weights, try weights.inLayout(bd.weights)),
              (PrimitiveArgument.diffSrc, bd.diffSrc)], context: context)
         return [bd.diffSrc]
     }
