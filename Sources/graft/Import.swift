@@ -25,11 +25,9 @@ struct Import: ParsableCommand {
             let source = url.pathExtension == "safetensors"
                 ? try Safetensors.read(contentsOf: url).tensors : try PyTorchCheckpoint.read(contentsOf: url)
             let tensors = try EfficientNetLite0.graftStateDict(fromPyTorch: source, file: url.path)
-            var names: [String]
+            let names: [String]
             if let labels {
-                let text = try String(contentsOfFile: labels, encoding: .utf8)
-                names = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-                if names.last == "" { names.removeLast() }
+                names = try ModelManifest.readLabels(contentsOf: URL(fileURLWithPath: labels))
             } else {
                 names = (0..<1000).map { "class \($0)" }
             }
@@ -41,9 +39,13 @@ struct Import: ParsableCommand {
             let graph = try Graph(nodes: nodes, output: EfficientNetLite0.headNode,
                                   inputShape: [1, input.channels, input.height, input.width])
             try graph.load(stateDict: tensors, file: url.path)
-            let manifest = ModelManifest(nodes: nodes, input: input, labels: names, head: EfficientNetLite0.headNode,
+            // The labels go to labels.txt beside the manifest: the manifest is committed, the names come from a
+            // third-party list at set-up (scripts/fetch-efficientnet-lite0).
+            let manifest = ModelManifest(nodes: nodes, input: input, labels: names, labelsFile: "labels.txt",
+                                         head: EfficientNetLite0.headNode,
                                          provenance: ["base": "efficientnet-lite0", "imported_from": url.lastPathComponent,
-                                                      "dataset": "ImageNet-1k"])
+                                                      "dataset": "ImageNet-1k",
+                                                      "set_up_by": "scripts/fetch-efficientnet-lite0"])
             let folder = URL(fileURLWithPath: out)
             try ModelFolder(manifest: manifest, graph: graph).save(to: folder)
             print("imported \(source.count) tensors from \(url.path) into \(folder.path)")

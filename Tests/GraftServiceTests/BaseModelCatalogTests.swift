@@ -23,13 +23,24 @@ import Testing
         try Self.writeModel(models.appendingPathComponent("no-weights"), manifest: #"{"labels": ["a"]}"#, weights: nil)
         try Self.writeModel(models.appendingPathComponent("no-labels"), manifest: #"{"head": "fc"}"#, weights: weights)
         try Self.writeModel(models.appendingPathComponent("not-json"), manifest: "{", weights: weights)
+        // labels kept in a file beside the manifest (a base model whose names are fetched at set-up)
+        try Self.writeModel(models.appendingPathComponent("imagenet-like"), manifest: """
+            {"format_version": 1, "labels_file": "labels.txt", "provenance": {"set_up_by": "scripts/fetch-it"}}
+            """, weights: weights)
+        try Data("tench\ngoldfish\n".utf8).write(to: models.appendingPathComponent("imagenet-like/labels.txt"))
+        try Self.writeModel(models.appendingPathComponent("not-fetched"), manifest: """
+            {"format_version": 1, "labels_file": "labels.txt", "provenance": {"set_up_by": "scripts/fetch-it"}}
+            """, weights: nil)
 
         let report = try BaseModelCatalog(directory: models).synchronize(into: store)
-        #expect(report.registered == ["fashion-small"])
+        #expect(report.registered == ["fashion-small", "imagenet-like"])
         #expect(report.skipped.map { URL(fileURLWithPath: $0.folder).lastPathComponent }
-                == ["no-labels", "no-weights", "not-json"])
+                == ["no-labels", "no-weights", "not-fetched", "not-json"])
         #expect(report.skipped[0].reason.contains("labels"))
-        #expect(report.skipped[1].reason.contains("weights.safetensors is missing"))
+        #expect(report.skipped[1].reason.contains("weights.safetensors is missing; add the weights"))
+        #expect(report.skipped[2].reason.contains("weights.safetensors is missing; run scripts/fetch-it"),
+                "\(report.skipped[2].reason)")
+        #expect(try store.model(id: "imagenet-like").labelsJSON == #"["tench","goldfish"]"#)
 
         let model = try store.model(id: "fashion-small")
         #expect(model.kind == .base && model.labelsJSON == #"["tshirt","trouser"]"#)

@@ -24,6 +24,44 @@ import Testing
         #expect(try ModelManifest.read(contentsOf: url) == manifest)
     }
 
+    /// A manifest with `labels_file` keeps its labels in that file: written beside it, read back, checked.
+    @Test func labelsCanLiveInAFileBesideTheManifest() throws {
+        let folder = Self.temporaryFile("model")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("model.json")
+        var manifest = Self.resnetManifest()
+        manifest.labelsFile = "labels.txt"
+        try manifest.write(to: url)
+        let text = try String(contentsOf: url, encoding: .utf8)
+        #expect(text.contains("\"labels_file\" : \"labels.txt\"") && !text.contains("class3"), "names stay out of model.json")
+        #expect(try String(contentsOf: folder.appendingPathComponent("labels.txt"), encoding: .utf8)
+                == (0..<10).map { "class\($0)\n" }.joined())
+        #expect(try ModelManifest.read(contentsOf: url).labels == manifest.labels)
+
+        try Data("a\nb\n".utf8).write(to: folder.appendingPathComponent("labels.txt"))
+        #expect(throws: ModelError("\(url.path): head 'fc' gives 10 outputs but there are 2 labels")) {
+            try ModelManifest.read(contentsOf: url)
+        }
+        try Data("a\n\nb\n".utf8).write(to: folder.appendingPathComponent("labels.txt"))
+        #expect(throws: ModelError("\(folder.path)/labels.txt: line 2 is empty; give one class name per line")) {
+            try ModelManifest.read(contentsOf: url)
+        }
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("labels.txt"))
+        #expect { try ModelManifest.read(contentsOf: url) } throws: { error in
+            "\(error)".contains("labels.txt: cannot read the labels file named by model.json")
+        }
+        // only a file beside the manifest
+        manifest.labelsFile = "../elsewhere.txt"
+        #expect(throws: ModelError.self) { try manifest.write(to: url) }
+        let json = try String(contentsOf: url, encoding: .utf8)
+            .replacingOccurrences(of: "\"labels.txt\"", with: "\"../elsewhere.txt\"")
+        try Data(json.utf8).write(to: url)
+        #expect(throws: ModelError("\(url.path): labels_file must name a file beside model.json, got '../elsewhere.txt'")) {
+            try ModelManifest.read(contentsOf: url)
+        }
+    }
+
     @Test func manifestValidationNamesFileAndProblem() throws {
         let url = Self.temporaryFile("model.json")
         defer { try? FileManager.default.removeItem(at: url) }

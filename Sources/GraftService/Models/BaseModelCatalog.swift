@@ -1,5 +1,6 @@
 // Registers the base models shipped under `Models/` (one folder each: model.json + weights.safetensors).
 import Foundation
+import NeuralNetwork
 
 /// Scans `Models/` at start-up and records each base model in the store, with its labels, provenance and
 /// the SHA-256 of its weights, so `GET /models` and `POST /jobs` can name them.
@@ -63,16 +64,26 @@ public struct BaseModelCatalog {
             throw ServiceError.invalid(field: nil, message: "\(manifestURL.path) is missing; a model folder needs "
                 + "\(Self.manifestName) and \(Self.weightsName).")
         }
-        guard FileManager.default.fileExists(atPath: weightsURL.path) else {
-            throw ServiceError.invalid(field: nil, message: "\(weightsURL.path) is missing; add the weights or "
-                + "remove the folder.")
-        }
         guard let manifest = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw ServiceError.invalid(field: nil, message: "\(manifestURL.path) is not a JSON object.")
         }
-        guard let labels = manifest["labels"] as? [String], !labels.isEmpty else {
+        let provenance = manifest["provenance"] as? [String: Any] ?? [:]
+        // Base models whose weights come from a registry name the script that fetches them.
+        let setUp = (provenance["set_up_by"] as? String).map { "run \($0)" } ?? "add the weights"
+        guard FileManager.default.fileExists(atPath: weightsURL.path) else {
+            throw ServiceError.invalid(field: nil, message: "\(weightsURL.path) is missing; \(setUp) or remove the folder.")
+        }
+        var labels = manifest["labels"] as? [String] ?? []
+        if let file = manifest["labels_file"] as? String {
+            do {
+                labels = try ModelManifest.readLabels(contentsOf: folder.appendingPathComponent(file))
+            } catch let error as ModelError {
+                throw ServiceError.invalid(field: "labels_file", message: "\(error.message)")
+            }
+        }
+        guard !labels.isEmpty else {
             throw ServiceError.invalid(field: "labels", message:
-                "\(manifestURL.path) has no \"labels\" array of class names.")
+                "\(manifestURL.path) has no \"labels\" array of class names (nor a \"labels_file\").")
         }
         let weightsHash: String
         do {
@@ -82,7 +93,7 @@ public struct BaseModelCatalog {
         }
         return ModelRecord(id: id, name: (manifest["name"] as? String) ?? id, kind: .base, path: folder.path,
                            weightsHash: weightsHash, labelsJSON: try Self.json(labels),
-                           provenanceJSON: try Self.json(manifest["provenance"] as? [String: Any] ?? [:]),
+                           provenanceJSON: try Self.json(provenance),
                            metricsJSON: try Self.json(manifest["metrics"] as? [String: Any] ?? [:]))
     }
 

@@ -31,6 +31,9 @@ public struct ModelManifest: Codable, Equatable, Sendable {
     public var nodes: [NodeSpec]
     public var input: InputSpec
     public var labels: [String]
+    /// When set, `labels` live in this file beside `model.json` (one per line, class-index order) rather than in
+    /// it: for base models whose class names come from a third party at set-up while the manifest is committed.
+    public var labelsFile: String?
     /// The classifier head node (replaced when fine-tuning); its output is the model output.
     public var head: String
     /// Free-form origin: base model, dataset, job id, tool versions.
@@ -38,19 +41,66 @@ public struct ModelManifest: Codable, Equatable, Sendable {
     /// Final metrics of the run that produced the model (accuracy, loss, …).
     public var metrics: [String: Double]
 
-    public init(nodes: [NodeSpec], input: InputSpec, labels: [String], head: String,
+    public init(nodes: [NodeSpec], input: InputSpec, labels: [String], labelsFile: String? = nil, head: String,
                 provenance: [String: String] = [:], metrics: [String: Double] = [:]) {
         formatVersion = Self.currentFormatVersion
         self.nodes = nodes
         self.input = input
         self.labels = labels
+        self.labelsFile = labelsFile
         self.head = head
         self.provenance = provenance
         self.metrics = metrics
     }
 
     enum CodingKeys: String, CodingKey {
-        case formatVersion = "format_version", nodes, input, labels, head, provenance, metrics
+        case formatVersion = "format_version", nodes, input, labels, labelsFile = "labels_file", head, provenance, metrics
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        formatVersion = try c.decode(Int.self, forKey: .formatVersion)
+        nodes = try c.decode([NodeSpec].self, forKey: .nodes)
+        input = try c.decode(InputSpec.self, forKey: .input)
+        labelsFile = try c.decodeIfPresent(String.self, forKey: .labelsFile)
+        // with a labels file the list is read from it; without one it is required (possibly empty)
+        labels = labelsFile == nil ? try c.decode([String].self, forKey: .labels)
+            : try c.decodeIfPresent([String].self, forKey: .labels) ?? []
+        head = try c.decode(String.self, forKey: .head)
+        provenance = try c.decodeIfPresent([String: String].self, forKey: .provenance) ?? [:]
+        metrics = try c.decodeIfPresent([String: Double].self, forKey: .metrics) ?? [:]
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(formatVersion, forKey: .formatVersion)
+        try c.encode(nodes, forKey: .nodes)
+        try c.encode(input, forKey: .input)
+        if let labelsFile { try c.encode(labelsFile, forKey: .labelsFile) } else { try c.encode(labels, forKey: .labels) }
+        try c.encode(head, forKey: .head)
+        try c.encode(provenance, forKey: .provenance)
+        try c.encode(metrics, forKey: .metrics)
+    }
+
+    private static func checkLabelsFileName(_ file: String, manifest url: URL) throws {
+        guard !file.isEmpty, !file.contains("/"), !file.hasPrefix(".") else {
+            throw ModelError("\(url.path): labels_file must name a file beside model.json, got '\(file)'")
+        }
+    }
+
+    /// The labels of a labels file: one per line, a final newline optional, no empty names.
+    public static func readLabels(contentsOf url: URL) throws -> [String] {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw ModelError("\(url.path): cannot read the labels file named by model.json (\(error.localizedDescription)); "
+                + "it is written at set-up — for efficientnet-lite0 run scripts/fetch-efficientnet-lite0")
+        }
+        var names = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if names.last == "" { names.removeLast() }
+        if let line = names.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+            throw ModelError("\(url.path): line \(line + 1) is empty; give one class name per line")
+        }
+        return names
     }
 
     /// Reads and validates a manifest; errors name the file and what is wrong.
@@ -63,12 +113,23 @@ public struct ModelManifest: Codable, Equatable, Sendable {
         do { manifest = try JSONDecoder().decode(ModelManifest.self, from: data) } catch let error as DecodingError {
             throw ModelError("\(url.path): invalid model manifest: \(describe(error))")
         }
-        try manifest.validate(file: url.path)
-        return manifest
+        var resolved = manifest
+        if let file = manifest.labelsFile {
+            try checkLabelsFileName(file, manifest: url)
+            resolved.labels = try readLabels(contentsOf: url.deletingLastPathComponent().appendingPathComponent(file))
+        }
+        try resolved.validate(file: url.path)
+        return resolved
     }
 
-    /// Writes pretty-printed JSON with sorted keys (stable diffs).
+    /// Writes pretty-printed JSON with sorted keys (stable diffs), and the labels file beside it when there is one.
     public func write(to url: URL) throws {
+        if let labelsFile {
+            try Self.checkLabelsFileName(labelsFile, manifest: url)
+            let text = labels.map { $0 + "\n" }.joined()
+            try Data(text.utf8).write(to: url.deletingLastPathComponent().appendingPathComponent(labelsFile),
+                                      options: .atomic)
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(self).write(to: url, options: .atomic)
