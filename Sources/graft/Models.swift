@@ -32,7 +32,9 @@ struct Models: ParsableCommand {
             let input = manifest.input
             print("Model: \(url.deletingLastPathComponent().path)")
             print("Input: \(input.channels)×\(input.height)×\(input.width), resize \(input.resize), mean \(input.mean), std \(input.std)")
-            print("Labels (\(manifest.labels.count)): \(manifest.labels.joined(separator: ", "))")
+            let shown = manifest.labels.prefix(20).joined(separator: ", ")
+            let more = manifest.labels.count > 20 ? ", … (\(manifest.labels.count - 20) more)" : ""
+            print("Labels (\(manifest.labels.count)): \(shown)\(more)")
             print("Head: \(manifest.head)")
             print("Weights: \(weightsStatus)")
             for (key, value) in manifest.provenance.sorted(by: { $0.key < $1.key }) { print("Provenance \(key): \(value)") }
