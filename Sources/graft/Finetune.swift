@@ -84,9 +84,13 @@ struct Finetune: ParsableCommand {
         let run = FineTuneRun(base: URL(fileURLWithPath: base), dataset: dataset, spec: runSpec,
                               outputDirectory: URL(fileURLWithPath: output),
                               checkpointDirectory: checkpoints.map { URL(fileURLWithPath: $0) })
-        let eventFile = events.flatMap { path -> FileHandle? in
-            FileManager.default.createFile(atPath: path, contents: nil)
-            return FileHandle(forWritingAtPath: path)
+        var eventFile: FileHandle?
+        if let events {
+            guard FileManager.default.createFile(atPath: events, contents: nil),
+                  let handle = FileHandle(forWritingAtPath: events) else {
+                throw ValidationError("cannot create the --events file \(events); check that its folder exists and is writable")
+            }
+            eventFile = handle
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

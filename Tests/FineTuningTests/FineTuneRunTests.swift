@@ -253,16 +253,16 @@ enum Fixture {
     }
 
     @Test(arguments: [
-        ("epochs", { (s: inout FineTuneSpec) in s.epochs = 0 }),
-        ("batch_size", { (s: inout FineTuneSpec) in s.batchSize = 0 }),
-        ("learning_rate", { (s: inout FineTuneSpec) in s.learningRate = 0 }),
-        ("learning_rate", { (s: inout FineTuneSpec) in s.learningRate = -1 }),
-        ("freeze.until", { (s: inout FineTuneSpec) in s.freeze = .until("no_such_node") }),
-        ("freeze.until", { (s: inout FineTuneSpec) in s.freeze = .until("fc") }),
-        ("freeze.trainable_layers", { (s: inout FineTuneSpec) in s.freeze = .trainableLayers(0) }),
-        ("validation_fraction", { (s: inout FineTuneSpec) in s.validationFraction = 1 }),
-        ("label_smoothing", { (s: inout FineTuneSpec) in s.labelSmoothing = 1.5 }),
-        ("augmented_views", { (s: inout FineTuneSpec) in s.augmentedViews = -1 }),
+        ("epochs", { @Sendable (s: inout FineTuneSpec) in s.epochs = 0 }),
+        ("batch_size", { @Sendable (s: inout FineTuneSpec) in s.batchSize = 0 }),
+        ("learning_rate", { @Sendable (s: inout FineTuneSpec) in s.learningRate = 0 }),
+        ("learning_rate", { @Sendable (s: inout FineTuneSpec) in s.learningRate = -1 }),
+        ("freeze.until", { @Sendable (s: inout FineTuneSpec) in s.freeze = .until("no_such_node") }),
+        ("freeze.until", { @Sendable (s: inout FineTuneSpec) in s.freeze = .until("fc") }),
+        ("freeze.trainable_layers", { @Sendable (s: inout FineTuneSpec) in s.freeze = .trainableLayers(0) }),
+        ("validation_fraction", { @Sendable (s: inout FineTuneSpec) in s.validationFraction = 1 }),
+        ("label_smoothing", { @Sendable (s: inout FineTuneSpec) in s.labelSmoothing = 1.5 }),
+        ("augmented_views", { @Sendable (s: inout FineTuneSpec) in s.augmentedViews = -1 }),
     ] as [(String, @Sendable (inout FineTuneSpec) -> Void)])
     func impossibleSpecsNameTheField(field: String, change: @Sendable (inout FineTuneSpec) -> Void) throws {
         var spec = Fixture.spec()

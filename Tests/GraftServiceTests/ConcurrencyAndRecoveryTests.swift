@@ -13,9 +13,14 @@ import Testing
         for index in 0..<120 {
             submitted.insert(try stores[index % 3].submitJob(JobSubmission(specJSON: "{\"n\":\(index)}")).job.id)
         }
-        let lock = NSLock()
-        var claims: [String: [String]] = [:]   // job id → workers that claimed it
-        var errors: [String] = []
+        // job id → workers that claimed it, and errors, filled by the claiming threads
+        final class Tally: @unchecked Sendable {
+            let lock = NSLock()
+            var claims: [String: [String]] = [:]
+            var errors: [String] = []
+            func record(_ body: (Tally) -> Void) { lock.lock(); body(self); lock.unlock() }
+        }
+        let tally = Tally()
         let group = DispatchGroup()
         for threadIndex in 0..<9 {
             group.enter()
@@ -25,20 +30,17 @@ import Testing
                 let workerID = "worker-\(threadIndex)"
                 do {
                     while let job = try store.claimNextQueuedJob(workerID: workerID) {
-                        lock.lock()
-                        claims[job.id, default: []].append(workerID)
-                        lock.unlock()
+                        tally.record { $0.claims[job.id, default: []].append(workerID) }
                         #expect(job.claimedBy == workerID && job.status == .running)
                     }
                 } catch {
-                    lock.lock()
-                    errors.append("\(error)")
-                    lock.unlock()
+                    tally.record { $0.errors.append("\(error)") }
                 }
             }
             thread.start()
         }
         group.wait()
+        let (claims, errors) = (tally.claims, tally.errors)
         #expect(errors.isEmpty)
         #expect(Set(claims.keys) == submitted)
         #expect(claims.values.allSatisfy { $0.count == 1 }, "a job was claimed twice")

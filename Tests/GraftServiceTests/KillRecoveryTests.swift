@@ -26,7 +26,7 @@ final class GraftProcess {
     /// Starts `graft serve --port 0` on `data` and waits for its start-up line to learn the port.
     init(executable: URL, data: URL, log: URL) throws {
         logFile = log
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.executableURL = executable
         process.arguments = ["serve", "--port", "0", "--data", data.path, "--workers", "1"]
         var environment = ProcessInfo.processInfo.environment
