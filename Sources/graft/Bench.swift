@@ -95,7 +95,7 @@ extension Bench {
         static let configuration = CommandConfiguration(
             abstract: "Time a model's inference forward pass (compiled plan, random input) at several batch sizes.")
 
-        @Argument(help: "A model folder (model.json + weights.safetensors).") var model: String
+        @Argument(help: "A model folder, or the name of a base model under Models/.") var model: String
         @Option(help: "OpenMP threads of the compute lane.") var threads = ComputeContext.availableCores
         @Option(parsing: .upToNextOption, help: "Batch sizes to time.") var batch: [Int] = [1, 32]
         @Option(help: "Seconds spent timing each batch size (after warm-up).") var seconds = 3.0
@@ -108,7 +108,7 @@ extension Bench {
 
         func run() throws {
             let context = ComputeContext(threads: threads)
-            let folder = try ModelFolder.load(from: URL(fileURLWithPath: model), context: context)
+            let folder = try ModelFolder.load(from: try modelFolder(model), context: context)
             let input = folder.manifest.input
             if !json { print("CPU: \(cpuModel()), \(threads) thread(s), oneDNN \(OneDNN.version)") }
             var generator = SeededGenerator(seed: 4)

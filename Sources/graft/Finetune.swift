@@ -9,7 +9,7 @@ struct Finetune: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Fine-tune a base model on a folder or archive of class folders (or Fashion-MNIST classes).")
 
-    @Option(help: "Base model folder.") var base = "Models/fmnist-resnet8"
+    @Option(help: "Base model: a folder, or the name of a base model under Models/.") var base = "fmnist-resnet8"
     @Option(help: "Dataset: a folder of class folders, or a .zip/.tar/.tar.gz of one.") var data: String?
     @Option(help: "Instead of --data: Fashion-MNIST classes, e.g. 5,6,7,8,9 (validation = their test images).")
     var fashionMnist: String?
@@ -81,7 +81,7 @@ struct Finetune: ParsableCommand {
                 dataset = .source(.folder(url))
             }
         }
-        let run = FineTuneRun(base: URL(fileURLWithPath: base), dataset: dataset, spec: runSpec,
+        let run = FineTuneRun(base: try modelFolder(base), dataset: dataset, spec: runSpec,
                               outputDirectory: URL(fileURLWithPath: output),
                               checkpointDirectory: checkpoints.map { URL(fileURLWithPath: $0) })
         var eventFile: FileHandle?

@@ -11,14 +11,10 @@ struct Models: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print a model's input spec, labels and a per-node summary (output shape, parameters, MACs).")
 
-        @Argument(help: "A model folder, or its model.json.") var path: String
+        @Argument(help: "A model folder, its model.json, or the name of a base model under Models/.") var path: String
 
         func run() throws {
-            var url = URL(fileURLWithPath: path)
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
-                url = url.appendingPathComponent("model.json")
-            }
+            let url = try modelFolder(path).appendingPathComponent("model.json")
             let manifest = try ModelManifest.read(contentsOf: url)
             let graph = try Graph(nodes: manifest.nodes, output: manifest.head, context: ComputeContext(threads: 1))
             let weights = url.deletingLastPathComponent().appendingPathComponent(ModelFolder.weightsName)

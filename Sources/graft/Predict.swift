@@ -8,7 +8,7 @@ import NeuralNetwork
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Classify images with a model folder (top-k per image).")
 
-    @Argument(help: "A model folder (model.json + weights.safetensors).") var model: String
+    @Argument(help: "A model folder, or the name of a base model under Models/ (e.g. efficientnet-lite0).") var model: String
     @Argument(help: "JPEG or PNG files.") var images: [String]
     @Option(name: .customLong("top-k"), help: "How many labels to print per image.") var topK = 3
 
@@ -18,7 +18,7 @@ struct Predict: ParsableCommand {
     }
 
     func run() throws {
-        let folder = try ModelFolder.load(from: URL(fileURLWithPath: model))
+        let folder = try ModelFolder.load(from: try modelFolder(model))
         let spec = folder.manifest.input.imageSpec
         let labels = folder.manifest.labels
         for path in images {
