@@ -1,0 +1,54 @@
+// The real `graft` binary's model arguments: a base model by name from anywhere, and a clear error for an unknown one.
+import Foundation
+import Testing
+@testable import GraftService
+
+@Suite struct CommandLineTests {
+    /// Runs `graft` with `arguments` in `directory`; returns the exit status and stdout + stderr.
+    static func graft(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws
+        -> (status: Int32, output: String)
+    {
+        guard let executable = GraftProcess.executable else {
+            throw ServiceError.invalid(field: nil, message: "no 'graft' executable beside the test bundle")
+        }
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
+
+    @Test(.enabled(if: GraftProcess.executable != nil, "no 'graft' executable beside the test bundle"))
+    func baseModelsAreNamedFromAnywhere() throws {
+        let directory = try TemporaryDirectory()
+        let zip = try DatasetRouteTests.sampleZip(perClass: 1, in: directory)
+        let heldOut = zip.deletingLastPathComponent().appendingPathComponent("fashion-5-9-heldout")
+        let image = try #require(FileManager.default.subpathsOfDirectory(atPath: heldOut.path)
+            .filter { $0.hasSuffix(".png") }.sorted().first.map { heldOut.appendingPathComponent($0) })
+        let resources = TestSupport.repositoryMigrations.deletingLastPathComponent().path
+        // from a folder outside the checkout, the committed default model by name
+        let named = try Self.graft(["predict", "fmnist-resnet8", image.path, "--top-k", "2"], in: directory.url,
+                                   environment: ["GRAFT_RESOURCES": resources])
+        #expect(named.status == 0, "\(named.output)")
+        let labels = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat"]
+        #expect(named.output.hasPrefix(image.path + ": "), "\(named.output)")
+        #expect(labels.contains { named.output.contains($0) }, "\(named.output)")
+        // the same model by path gives the same answer
+        let byPath = try Self.graft(["predict", resources + "/Models/fmnist-resnet8", image.path, "--top-k", "2"],
+                                    in: directory.url)
+        #expect(byPath.output == named.output)
+
+        let unknown = try Self.graft(["predict", "no-such-model", image.path], in: directory.url,
+                                     environment: ["GRAFT_RESOURCES": resources])
+        #expect(unknown.status != 0)
+        #expect(unknown.output.contains("no model 'no-such-model'") && unknown.output.contains("fmnist-resnet8"),
+                "the error lists the base models there are: \(unknown.output)")
+    }
+}
