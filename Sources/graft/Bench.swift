@@ -126,18 +126,21 @@ extension Bench {
                 }
                 times.sort()
                 let median = times[times.count / 2]
+                let before = context.reordersRun
+                _ = try folder.graph.forward(x, mode: .inference)
+                let reorders = context.reordersRun - before
                 if json {
                     let object: [String: Any] = [
                         "batch": n, "median_ms": median, "p10_ms": times[times.count / 10],
                         "p90_ms": times[times.count * 9 / 10], "runs": times.count, "threads": threads,
-                        "images_per_s": Double(n) / median * 1000, "cpu": cpuModel(),
+                        "images_per_s": Double(n) / median * 1000, "cpu": cpuModel(), "reorders_per_forward": reorders,
                     ]
                     let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
                     print(String(decoding: data, as: UTF8.self))
                 } else {
-                    print(String(format: "batch %3d: median %8.2f ms (p10 %.2f, p90 %.2f, %d runs), %.1f images/s",
+                    print(String(format: "batch %3d: median %8.2f ms (p10 %.2f, p90 %.2f, %d runs), %.1f images/s, %d reorder(s) per forward",
                                  n, median, times[times.count / 10], times[times.count * 9 / 10], times.count,
-                                 Double(n) / median * 1000))
+                                 Double(n) / median * 1000, reorders))
                 }
             }
         }

@@ -99,4 +99,26 @@ import Testing
             expectClose(after, try reference(), 1e-5, "after changing \(key)")
         }
     }
+
+    /// EfficientNet-Lite0's inference plan (random weights: the structure is what matters) runs entirely in
+    /// oneDNN's layouts: every BatchNorm, ReLU6 and residual Add is fused into a convolution, and a forward pass
+    /// after the first runs a single reorder — the input's — with weights folded and reordered once.
+    @Test func efficientNetInferenceFusesEverythingAndReordersOnlyTheInput() throws {
+        let context = ComputeContext(threads: 1)
+        let graph = try Graph(nodes: EfficientNetLite0.nodes(classes: 10), output: EfficientNetLite0.headNode, seed: 12,
+                              context: context)
+        let shape = [1, 3, 224, 224]
+        let layout = try graph.planLayout(for: shape, mode: .inference)
+        let ops = Dictionary(uniqueKeysWithValues: graph.nodes.map { ($0.name, $0.op) })
+        for (node, where_) in layout where ["BatchNorm2d", "ReLU6", "Add"].contains(ops[node]!) {
+            #expect(where_.hasPrefix("fused into"), "\(node) (\(ops[node]!)) runs on its own: \(where_)")
+        }
+        #expect(layout.filter { ops[$0.node] == "Add" }.count == 9, "EfficientNet-Lite0 has 9 residual adds")
+        let x = randomTensor(shape, seed: 13)
+        let first = try graph.forward(x, mode: .inference)
+        let before = context.reordersRun
+        let second = try graph.forward(x, mode: .inference)
+        #expect(context.reordersRun - before == 1, "reorders in one warm forward: \(context.reordersRun - before)")
+        #expect(first == second)
+    }
 }

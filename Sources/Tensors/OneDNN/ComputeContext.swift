@@ -22,6 +22,9 @@ public final class ComputeContext {
     let stream: dnnl_stream_t
     /// OpenMP threads used by each primitive run on this lane.
     public let threads: Int
+    /// Layout changes (reorder primitives) run on this lane so far: a diagnostic of how well a plan keeps data
+    /// in the layouts oneDNN chose (an inference forward should need one, at the input).
+    public internal(set) var reordersRun = 0
 
     public init(threads: Int = ComputeContext.availableCores) {
         precondition(threads >= 1, "a compute lane needs at least one thread, got \(threads)")

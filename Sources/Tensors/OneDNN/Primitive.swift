@@ -54,11 +54,13 @@ public final class PrimitiveDescriptor {
     /// Operation name and shapes, for errors and reports.
     public let operation: String
     public let detail: String
+    let isReorder: Bool
 
     init(handle: dnnl_primitive_desc_t, operation: String, detail: String) {
         self.handle = handle
         self.operation = operation
         self.detail = detail
+        isReorder = operation == "reorder"
     }
 
     /// Creates a descriptor from an op descriptor struct (`dnnl_*_desc_t`).
@@ -132,6 +134,7 @@ public final class Primitive {
     /// Runs the primitive on `context`'s lane with the given (argument index, memory) pairs.
     public func execute(_ arguments: [(Int32, Memory)], context: ComputeContext) throws {
         context.activate()
+        if descriptor.isReorder { context.reordersRun += 1 }
         var args = arguments.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1.handle) }
         try check(
             dnnl_primitive_execute(handle, context.stream, Int32(args.count), &args),
