@@ -87,11 +87,11 @@ public struct PadCropFlip: Sendable {
 }
 
 extension ModelManifest.InputSpec {
-    /// The ImageData form of a manifest's input spec (`resize_shorter_center_crop` keeps the aspect ratio;
-    /// anything else stretches).
+    /// The ImageData form of a manifest's input spec (an unknown resize name stretches; the service refuses such
+    /// a model when it loads it).
     public var imageSpec: ImageData.InputSpec {
         ImageData.InputSpec(
             channels: channels, height: height, width: width,
-            resize: resize == "resize_shorter_center_crop" ? .shorterSideThenCenterCrop : .stretch, mean: mean, std: std)
+            resize: ResizePolicy(name: resize) ?? .stretch, mean: mean, std: std, cropFraction: cropFraction ?? 1)
     }
 }

@@ -34,7 +34,8 @@ public enum ResizePolicy: String, Codable, Sendable, CaseIterable {
     }
 }
 
-/// A model's input contract. JSON keys: `channels`, `height`, `width`, `resize`, `mean`, `std`.
+/// A model's input contract. JSON keys: `channels`, `height`, `width`, `resize`, `mean`, `std`, and optionally
+/// `crop_fraction`.
 public struct InputSpec: Codable, Sendable, Hashable {
     /// 1 (grey) or 3 (RGB).
     public var channels: Int
@@ -45,10 +46,13 @@ public struct InputSpec: Codable, Sendable, Hashable {
     public var mean: [Float]
     /// Per-channel standard deviation of components scaled to 0…1; `std.count == channels`.
     public var std: [Float]
+    /// The centred part of the resize policy's region that is kept, in (0, 1]: 0.875 is the usual ImageNet
+    /// evaluation crop (shorter side to 256, centre 224). 1 keeps the whole region.
+    public var cropFraction: Double
 
     public init(
         channels: Int, height: Int, width: Int, resize: ResizePolicy = .shorterSideThenCenterCrop,
-        mean: [Float], std: [Float]
+        mean: [Float], std: [Float], cropFraction: Double = 1
     ) {
         self.channels = channels
         self.height = height
@@ -56,6 +60,30 @@ public struct InputSpec: Codable, Sendable, Hashable {
         self.resize = resize
         self.mean = mean
         self.std = std
+        self.cropFraction = cropFraction
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case channels, height, width, resize, mean, std, cropFraction = "crop_fraction"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(channels: try c.decode(Int.self, forKey: .channels), height: try c.decode(Int.self, forKey: .height),
+                  width: try c.decode(Int.self, forKey: .width), resize: try c.decode(ResizePolicy.self, forKey: .resize),
+                  mean: try c.decode([Float].self, forKey: .mean), std: try c.decode([Float].self, forKey: .std),
+                  cropFraction: try c.decodeIfPresent(Double.self, forKey: .cropFraction) ?? 1)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(channels, forKey: .channels)
+        try c.encode(height, forKey: .height)
+        try c.encode(width, forKey: .width)
+        try c.encode(resize, forKey: .resize)
+        try c.encode(mean, forKey: .mean)
+        try c.encode(std, forKey: .std)
+        if cropFraction != 1 { try c.encode(cropFraction, forKey: .cropFraction) }
     }
 
     /// ImageNet statistics at 224×224 RGB, the usual contract of pretrained CNNs.
@@ -72,6 +100,7 @@ public struct InputSpec: Codable, Sendable, Hashable {
         if std.count != channels { found.append("std needs \(channels) values, got \(std.count)") }
         if std.contains(where: { !($0 > 0) || !$0.isFinite }) { found.append("std values must be positive") }
         if mean.contains(where: { !$0.isFinite }) { found.append("mean values must be finite") }
+        if !(cropFraction > 0 && cropFraction <= 1) { found.append("crop_fraction must be in (0, 1], got \(cropFraction)") }
         return found
     }
 
@@ -84,6 +113,10 @@ public struct InputSpec: Codable, Sendable, Hashable {
     /// Decode options that ask for this spec's channels and let JPEGs be downscaled in the DCT domain as far
     /// as the input size allows.
     public func decodeOptions(maximumPixelCount: Int = DecodeOptions.defaultMaximumPixelCount) -> DecodeOptions {
-        DecodeOptions(channels: channels, maximumPixelCount: maximumPixelCount, minimumSize: (width, height))
+        // a centre crop keeps only cropFraction of each side: decode large enough that the kept part still
+        // covers the input size
+        DecodeOptions(channels: channels, maximumPixelCount: maximumPixelCount,
+                      minimumSize: (Int((Double(width) / cropFraction).rounded(.up)),
+                                    Int((Double(height) / cropFraction).rounded(.up))))
     }
 }

@@ -5,20 +5,28 @@ import Tensors
 
 extension InputSpec {
     /// The region of a `width` × `height` image that this spec's resize policy maps onto the input: the whole
-    /// image for `.stretch`, the centred rectangle of the input's aspect ratio for `.shorterSideThenCenterCrop`.
+    /// image for `.stretch`, the centred rectangle of the input's aspect ratio for `.shorterSideThenCenterCrop`;
+    /// then the centred `cropFraction` of that (not for `.none`, whose images are already the input).
     public func cropBox(forImageWidth width: Int, height: Int) -> CropBox {
+        var cropWidth = Double(width), cropHeight = Double(height)
         switch resize {
-        case .stretch, .none:
+        case .none:
             return .whole(width: width, height: height)
+        case .stretch:
+            break
         case .shorterSideThenCenterCrop:
             // Scale s makes the shorter side fit: s = max(W / w, H / h); the crop is W / s × H / s.
             let scale = max(Double(self.width) / Double(width), Double(self.height) / Double(height))
-            let cropWidth = min(Double(self.width) / scale, Double(width))
-            let cropHeight = min(Double(self.height) / scale, Double(height))
-            return CropBox(
-                x: (Double(width) - cropWidth) / 2, y: (Double(height) - cropHeight) / 2,
-                width: cropWidth, height: cropHeight)
+            cropWidth = min(Double(self.width) / scale, Double(width))
+            cropHeight = min(Double(self.height) / scale, Double(height))
         }
+        if cropFraction == 1 && cropWidth == Double(width) && cropHeight == Double(height) {
+            return .whole(width: width, height: height)
+        }
+        cropWidth *= cropFraction
+        cropHeight *= cropFraction
+        return CropBox(x: (Double(width) - cropWidth) / 2, y: (Double(height) - cropHeight) / 2,
+                       width: cropWidth, height: cropHeight)
     }
 
     /// The image converted to this spec's channels and resized to height × width (8-bit, HWC). Resizing and

@@ -79,6 +79,28 @@ import Testing
         #expect(stretch.cropBox(forImageWidth: 300, height: 200) == .whole(width: 300, height: 200))
     }
 
+    /// ImageNet's evaluation crop: shorter side to 256, centre 224 — the fraction 0.875 of the centre square.
+    @Test func cropFractionKeepsTheCentreOfTheRegion() throws {
+        let spec = InputSpec(channels: 3, height: 224, width: 224, mean: [0, 0, 0], std: [1, 1, 1], cropFraction: 0.875)
+        #expect(spec.cropBox(forImageWidth: 512, height: 256) == CropBox(x: 144, y: 16, width: 224, height: 224))
+        var stretch = spec
+        stretch.resize = .stretch
+        #expect(stretch.cropBox(forImageWidth: 400, height: 200) == CropBox(x: 25, y: 12.5, width: 350, height: 175))
+        // JPEGs may be shrunk while decoding only as far as the kept part still covers 224 pixels
+        let minimum = try #require(spec.decodeOptions().minimumSize)
+        #expect(minimum.width == 256 && minimum.height == 256)
+        // the key round-trips, is optional, and is checked
+        let json = try JSONEncoder().encode(spec)
+        #expect(String(decoding: json, as: UTF8.self).contains("\"crop_fraction\":0.875"))
+        #expect(try JSONDecoder().decode(InputSpec.self, from: json) == spec)
+        let plain = try JSONDecoder().decode(InputSpec.self, from: Data(
+            #"{"channels":1,"height":28,"width":28,"resize":"stretch","mean":[0],"std":[1]}"#.utf8))
+        #expect(plain.cropFraction == 1)
+        var wrong = spec
+        wrong.cropFraction = 0
+        #expect(wrong.problems == ["crop_fraction must be in (0, 1], got 0.0"])
+    }
+
     @Test func prepareCropsTheCentre() {
         // 300×100 image: left third 0, middle third 200, right third 50. The centre crop sees only the middle.
         var pixels = [UInt8]()

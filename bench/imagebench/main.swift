@@ -75,7 +75,7 @@ func generate(_ folder: URL, count: Int, seed: UInt64) {
         }
         if status != 0 { fail(String(cString: tjGetErrorStr2(handle))) }
         let name = String(format: "photo-%03d-%dx%d.jpg", index, width, height)
-        FileManager.default.createFile(atPath: folder.appendingPathComponent(name).path, contents: Data(bytes: buffer!, count: Int(size)))
+        _ = FileManager.default.createFile(atPath: folder.appendingPathComponent(name).path, contents: Data(bytes: buffer!, count: Int(size)))
         tjFree(buffer)
     }
     print("generated \(count) JPEGs in \(folder.path)")
@@ -119,7 +119,7 @@ func dump(_ file: URL, side: Int, to output: URL) {
     let image = spec.prepare(try! ImageDecoder.decode(contentsOf: file, options: spec.decodeOptions()))
     var data = Data("P6\n\(side) \(side)\n255\n".utf8)
     data.append(contentsOf: image.pixels)
-    FileManager.default.createFile(atPath: output.path, contents: data)
+    _ = FileManager.default.createFile(atPath: output.path, contents: data)
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())

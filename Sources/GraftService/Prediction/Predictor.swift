@@ -1,5 +1,6 @@
 // Classifies images with any registered model: loads model folders into a bounded LRU cache, decodes,
 // preprocesses per the model's input spec, runs inference on the prediction compute lane, returns top-k.
+import FineTuning
 import Foundation
 import ImageData
 import NeuralNetwork
@@ -148,12 +149,11 @@ public final class Predictor: @unchecked Sendable {
             throw ServiceError.storage(message: "Model \(record.id) cannot be loaded from \(folder.path): \(error)")
         }
         let input = model.manifest.input
-        guard let policy = ResizePolicy(name: input.resize) else {
+        guard ResizePolicy(name: input.resize) != nil else {
             throw ServiceError.storage(message: "Model \(record.id) asks for the unknown resize policy "
                 + "'\(input.resize)' in \(folder.path)/model.json; use stretch or shorter_side_then_center_crop.")
         }
-        let spec = ImageData.InputSpec(channels: input.channels, height: input.height, width: input.width,
-                                       resize: policy, mean: input.mean, std: input.std)
+        let spec = input.imageSpec
         let weights = folder.appendingPathComponent(ModelFolder.weightsName)
         let bytes = ((try? FileManager.default.attributesOfItem(atPath: weights.path)[.size]) as? NSNumber)?.intValue ?? 0
         do {

@@ -15,15 +15,23 @@ public struct ModelManifest: Codable, Equatable, Sendable {
         /// Per-channel mean and standard deviation subtracted / divided after scaling pixels to [0, 1].
         public var mean: [Float]
         public var std: [Float]
+        /// The centred fraction of the resized region that is kept (0.875: ImageNet's usual evaluation crop);
+        /// nil keeps it all.
+        public var cropFraction: Double?
 
         public init(channels: Int, height: Int, width: Int, resize: String = "resize", mean: [Float]? = nil,
-                    std: [Float]? = nil) {
+                    std: [Float]? = nil, cropFraction: Double? = nil) {
             self.channels = channels
             self.height = height
             self.width = width
             self.resize = resize
             self.mean = mean ?? [Float](repeating: 0, count: channels)
             self.std = std ?? [Float](repeating: 1, count: channels)
+            self.cropFraction = cropFraction
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case channels, height, width, resize, mean, std, cropFraction = "crop_fraction"
         }
     }
 
@@ -144,6 +152,9 @@ public struct ModelManifest: Codable, Equatable, Sendable {
               input.mean.count == input.channels, input.std.count == input.channels, input.std.allSatisfy({ $0 > 0 })
         else {
             throw ModelError("\(file): input spec needs positive sizes and one mean and one positive std per channel")
+        }
+        if let fraction = input.cropFraction, !(fraction > 0 && fraction <= 1) {
+            throw ModelError("\(file): input crop_fraction must be in (0, 1], got \(fraction)")
         }
         guard nodes.contains(where: { $0.name == head }) else {
             throw ModelError("\(file): head node '\(head)' is not in the graph")
