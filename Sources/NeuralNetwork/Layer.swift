@@ -56,6 +56,13 @@ public protocol CompiledLayer: AnyObject {
     var output: MemoryDescriptor { get }
     func forward(_ inputs: [Memory]) throws -> Memory
     func backward(_ outputGradient: Memory) throws -> [Memory]
+    /// The buffer this step allocated for its forward result, if any. An inference plan may move it into an
+    /// arena shared with buffers whose lifetimes do not overlap.
+    var ownedOutput: Memory? { get }
+}
+
+extension CompiledLayer {
+    public var ownedOutput: Memory? { nil }
 }
 
 /// An impossible model: wrong shapes, unknown ops, missing inputs; the message names the node and shapes.

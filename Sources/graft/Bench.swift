@@ -100,6 +100,8 @@ extension Bench {
         @Option(parsing: .upToNextOption, help: "Batch sizes to time.") var batch: [Int] = [1, 32]
         @Option(help: "Seconds spent timing each batch size (after warm-up).") var seconds = 3.0
         @Flag(help: "Print one JSON object per batch size instead of text.") var json = false
+        @Flag(help: "Give every intermediate result its own buffer (to measure the shared activation arena).")
+        var separateBuffers = false
 
         func validate() throws {
             guard batch.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--batch sizes must be at least 1") }
@@ -110,6 +112,7 @@ extension Bench {
             let context = ComputeContext(threads: threads)
             let folder = try ModelFolder.load(from: try modelFolder(model), context: context)
             let input = folder.manifest.input
+            folder.graph.sharesInferenceStorage = !separateBuffers
             if !json { print("CPU: \(cpuModel()), \(threads) thread(s), oneDNN \(OneDNN.version)") }
             var generator = SeededGenerator(seed: 4)
             for n in batch {

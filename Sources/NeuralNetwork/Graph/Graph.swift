@@ -15,6 +15,11 @@ public final class Graph {
     public var inputRequiresGradient = false {
         didSet { clearPlans() }
     }
+    /// Inference plans place their intermediate results in one arena, reusing the bytes of results no longer
+    /// needed (less memory, better cache reuse). Off only to check that placement against separate buffers.
+    public var sharesInferenceStorage = true {
+        didSet { clearPlans() }
+    }
     private var plans: [PlanKey: Plan] = [:]
     private var lastPlan: Plan?
 

@@ -19,6 +19,8 @@ final class Plan {
     private let outputGradient: Memory
     private var gradientAdapters: [Int: LayoutAdapter] = [:]
     private var sums: [Int: (primitive: Primitive, memory: Memory)] = [:]
+    /// Inference plans: the shared storage of the steps' results.
+    private(set) var arena: ActivationArena?
 
     init(graph: Graph, key: PlanKey) throws {
         self.key = key
@@ -78,6 +80,7 @@ final class Plan {
         self.runsBackward = runsBackward
         outputs = Array(repeating: nil, count: steps.count)
         outputGradient = try Memory(.plain(shapes[graph.outputIndex]))
+        if key.mode == .inference && graph.sharesInferenceStorage { arena = try shareActivationStorage() }
     }
 
     /// Inference-mode fusions, found once per plan:
@@ -150,16 +153,19 @@ final class Plan {
     /// backward primitives exist).
     func isCurrent(trainable current: [Bool]) -> Bool { current == trainable }
 
-    func forward(_ input: Tensor) throws -> Memory {
+    /// Runs every step; `trace` sees each step's inputs and result (for planning storage).
+    func forward(_ input: Tensor, trace: ((_ inputs: [Memory], _ output: Memory) -> Void)? = nil) throws -> Memory {
         inputMemory.setPlainScalars(input.scalars)
         for (i, step) in steps.enumerated() {
             if let head = absorbedInto[i] {
                 outputs[i] = outputs[head]
+                trace?([], outputs[i]!)
                 continue
             }
             var inputs = inputIndices[i].map { $0 < 0 ? inputMemory : outputs[$0]! }
             if let other = accumulates[i] { inputs.append(outputs[other]!) }
             outputs[i] = try step.forward(inputs)
+            trace?(inputs, outputs[i]!)
             // Nodes after the output are not needed for this result, but running them keeps plans simple.
         }
         return outputs[outputIndex]!

@@ -40,6 +40,7 @@ final class CompiledEltwise: CompiledLayer {
     let output: MemoryDescriptor
     let forwardPrimitive: Primitive
     let destination: Memory
+    var ownedOutput: Memory? { destination }
     var savedSource: Memory?
     var backwardState: (primitive: Primitive, diffDst: LayoutAdapter, diffSrc: Memory)?
 

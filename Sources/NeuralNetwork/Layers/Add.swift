@@ -27,6 +27,7 @@ final class CompiledAdd: CompiledLayer {
     let primitive: Primitive
     let secondAdapter: LayoutAdapter
     let destination: Memory
+    var ownedOutput: Memory? { destination }
 
     init(inputs: [MemoryDescriptor], context: ComputeContext) throws {
         self.context = context

@@ -52,6 +52,7 @@ final class CompiledBatchNorm2d: CompiledLayer {
     let forwardPrimitive: Primitive
     let scale: Memory, shift: Memory, mean: Memory, variance: Memory
     let destination: Memory
+    var ownedOutput: Memory? { destination }
     var savedSource: Memory?
     var backwardState: (primitive: Primitive, diffDst: LayoutAdapter, diffSrc: Memory, diffScale: Memory,
                         diffShift: Memory)?

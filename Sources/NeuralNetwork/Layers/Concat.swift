@@ -29,6 +29,7 @@ final class CompiledConcat: CompiledLayer {
     let output: MemoryDescriptor
     let primitive: Primitive
     let destination: Memory
+    var ownedOutput: Memory? { destination }
     let plainGradient: LayoutAdapter
     /// Per input: reorder from a channel slice of the plain gradient to a plain buffer of the input's shape.
     let slices: [(view: MemoryDescriptor, reorder: Primitive, memory: Memory)]

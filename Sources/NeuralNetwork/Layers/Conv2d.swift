@@ -85,6 +85,7 @@ final class CompiledConv2d: CompiledLayer {
     let sourceAdapter: LayoutAdapter
     let weights: PreparedWeights
     let destination: Memory
+    var ownedOutput: Memory? { destination }
     // Backward state (training only).
     var savedSource: Memory?
     var backwardData: (primitive: Primitive, diffDst: LayoutAdapter, weights: LayoutAdapter, diffSrc: Memory)?
@@ -115,7 +116,8 @@ final class CompiledConv2d: CompiledLayer {
         output = forward.memoryDescriptor(.dst)
         sourceAdapter = LayoutAdapter(target: forward.memoryDescriptor(.src), context: context)
         weights = try PreparedWeights(dims: wDims, forwardLayout: forward.memoryDescriptor(.weights),
-                                      biasCount: biasDesc.map { _ in layer.outChannels }, context: context)
+                                      biasCount: biasDesc.map { _ in layer.outChannels },
+                                      keepsPlain: options.needsBackward && options.needsInputGradient, context: context)
         destination = try Memory(output)
         guard options.needsBackward else { return }
         if options.needsInputGradient {

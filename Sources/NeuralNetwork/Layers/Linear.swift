@@ -46,6 +46,7 @@ final class CompiledLinear: CompiledLayer {
     let sourceAdapter: LayoutAdapter
     let weights: PreparedWeights
     let destination: Memory
+    var ownedOutput: Memory? { destination }
     var savedSource: Memory?
     var backwardData: (primitive: Primitive, diffDst: LayoutAdapter, weights: LayoutAdapter, diffSrc: Memory)?
     var backwardWeights: (primitive: Primitive, diffDst: LayoutAdapter, source: LayoutAdapter, diffWeights: Memory,
@@ -65,7 +66,8 @@ final class CompiledLinear: CompiledLayer {
         output = forward.memoryDescriptor(.dst)
         sourceAdapter = LayoutAdapter(target: forward.memoryDescriptor(.src), context: context)
         weights = try PreparedWeights(dims: wDims, forwardLayout: forward.memoryDescriptor(.weights),
-                                      biasCount: layer.bias.map { _ in layer.outFeatures }, context: context)
+                                      biasCount: layer.bias.map { _ in layer.outFeatures },
+                                      keepsPlain: options.needsBackward && options.needsInputGradient, context: context)
         destination = try Memory(output)
         guard options.needsBackward else { return }
         if options.needsInputGradient {

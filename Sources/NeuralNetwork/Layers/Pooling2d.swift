@@ -83,6 +83,7 @@ final class CompiledPooling: CompiledLayer {
     let output: MemoryDescriptor
     let forwardPrimitive: Primitive
     let destination: Memory
+    var ownedOutput: Memory? { destination }
     let workspace: Memory?
     var backwardState: (primitive: Primitive, diffDst: LayoutAdapter, diffSrc: Memory)?
 

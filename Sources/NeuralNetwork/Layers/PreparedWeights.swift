@@ -3,8 +3,11 @@
 import Tensors
 
 final class PreparedWeights {
-    /// The weights in plain (PyTorch) order: what backward primitives reorder from.
-    let plain: Memory
+    /// The weights in plain (PyTorch) order: what backward primitives reorder from. Inference-only layers do not
+    /// keep it (a model's worth of memory per plan).
+    private var plain: Memory?
+    private let plainDims: [Int]
+    private let keepsPlain: Bool
     private let forwardAdapter: LayoutAdapter
     private let bias: Memory?
     private let context: ComputeContext
@@ -15,8 +18,11 @@ final class PreparedWeights {
     private var forwardWeights: Memory?
     private var otherLayouts: [ObjectIdentifier: Memory] = [:]
 
-    init(dims: [Int], forwardLayout: MemoryDescriptor, biasCount: Int?, context: ComputeContext) throws {
-        plain = try Memory(.plain(dims))
+    init(dims: [Int], forwardLayout: MemoryDescriptor, biasCount: Int?, keepsPlain: Bool, context: ComputeContext)
+        throws
+    {
+        plainDims = dims
+        self.keepsPlain = keepsPlain
         forwardAdapter = LayoutAdapter(target: forwardLayout, context: context)
         bias = try biasCount.map { try Memory(.plain([$0])) }
         self.context = context
@@ -29,9 +35,11 @@ final class PreparedWeights {
     {
         if current != sources || forwardWeights == nil {
             let (weight, biasValues) = derive()
+            let plain = try self.plain ?? Memory(.plain(plainDims))
             try plain.write(weight, context: context)
             if let bias, let biasValues { bias.setPlainScalars(biasValues) }
             forwardWeights = try forwardAdapter(plain)
+            if keepsPlain { self.plain = plain }
             otherLayouts.removeAll(keepingCapacity: true)
             sources = current
         }
@@ -42,6 +50,7 @@ final class PreparedWeights {
     /// must serve only this object: its buffer is kept as the cached copy.
     func inLayout(_ adapter: LayoutAdapter) throws -> Memory {
         if let cached = otherLayouts[ObjectIdentifier(adapter)] { return cached }
+        guard let plain else { preconditionFailure("weights of an inference-only layer have no other layouts") }
         let converted = try adapter(plain)
         otherLayouts[ObjectIdentifier(adapter)] = converted
         return converted

@@ -23,6 +23,7 @@ final class CompiledSoftmax: CompiledLayer {
     let output: MemoryDescriptor
     let primitive: Primitive
     let destination: Memory
+    var ownedOutput: Memory? { destination }
     var backwardState: (primitive: Primitive, diffDst: LayoutAdapter, diffSrc: Memory)?
 
     init(input: MemoryDescriptor, options: CompileOptions) throws {

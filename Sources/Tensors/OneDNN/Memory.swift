@@ -58,6 +58,20 @@ public final class Memory {
         return pointer!
     }
 
+    /// Where the buffer starts (views share their base's): identifies which buffer a memory reads or writes.
+    public var baseAddress: UnsafeRawPointer { UnsafeRawPointer(dataPointer) }
+
+    /// True when the layout has no padding (blocked layouts round channels up to the block, and oneDNN needs that
+    /// padding zero): only such memories may move into storage shared with other memories.
+    public var isDense: Bool { descriptor.byteCount == descriptor.elementCount * MemoryLayout<Float>.stride }
+
+    /// Moves this memory onto `storage` (at least `descriptor.byteCount` bytes, owned and kept alive by the
+    /// caller), releasing its own allocation; views created afterwards see the new storage.
+    public func rebind(to storage: UnsafeMutableRawPointer) throws {
+        precondition(owner == nil, "a view cannot be moved")
+        try check(dnnl_memory_set_data_handle(handle, storage), "memory rebind", "\(descriptor)")
+    }
+
     /// Logical dims (layout-independent).
     public var dims: [Int] { descriptor.dims }
 
