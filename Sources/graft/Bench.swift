@@ -102,6 +102,8 @@ extension Bench {
         @Flag(help: "Print one JSON object per batch size instead of text.") var json = false
         @Flag(help: "Give every intermediate result its own buffer (to measure the shared activation arena).")
         var separateBuffers = false
+        @Option(help: "MiB of intermediate results an inference sub-batch may use (larger batches run in parts).")
+        var subBatchMib: Int?
 
         func validate() throws {
             guard batch.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--batch sizes must be at least 1") }
@@ -113,6 +115,7 @@ extension Bench {
             let folder = try ModelFolder.load(from: try modelFolder(model), context: context)
             let input = folder.manifest.input
             folder.graph.sharesInferenceStorage = !separateBuffers
+            if let subBatchMib { folder.graph.inferenceArenaBudget = subBatchMib << 20 }
             if !json { print("CPU: \(cpuModel()), \(threads) thread(s), oneDNN \(OneDNN.version)") }
             var generator = SeededGenerator(seed: 4)
             for n in batch {

@@ -171,3 +171,28 @@ import Testing
         }
     }
 }
+
+/// Large inference batches run in sub-batches that fit the arena budget, with the same results as one plan run.
+@Suite struct SubBatchTests {
+    @Test func largeInferenceBatchesRunInSubBatchesWithTheSameResults() throws {
+        let graph = try Graph(nodes: EfficientNetLite0.nodes(classes: 7), output: EfficientNetLite0.headNode, seed: 18,
+                              context: ComputeContext(threads: 1))
+        let x = randomTensor([7, 3, 64, 64], seed: 19)
+        graph.inferenceArenaBudget = Int.max
+        let whole = try graph.forward(x, mode: .inference)
+        let perImage = try #require(try graph.plan(for: [1, 3, 64, 64], mode: .inference).arena).bytes
+        graph.inferenceArenaBudget = perImage * 3  // sub-batches of at most 3: 3, 2, 2
+        _ = try graph.forward(x, mode: .inference)  // compiles the plans for 3 and 2
+        let before = graph.context.reordersRun
+        let split = try graph.forward(x, mode: .inference)
+        #expect(graph.context.reordersRun - before == 3, "one input reorder per sub-batch")
+        #expect(split.shape == [7, 7])
+        expectClose(split, whole, 1e-5, "sub-batched vs whole")
+        // each image alone gives its own row
+        for n in [0, 6] {
+            let one = Tensor(shape: [1, 3, 64, 64], scalars: Array(x.scalars[(n * 3 * 64 * 64)..<((n + 1) * 3 * 64 * 64)]))
+            expectClose(try graph.forward(one, mode: .inference),
+                        Tensor(shape: [1, 7], scalars: Array(split.scalars[(n * 7)..<((n + 1) * 7)])), 1e-5, "image \(n)")
+        }
+    }
+}

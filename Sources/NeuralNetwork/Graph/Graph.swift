@@ -18,7 +18,7 @@ public final class Graph {
     /// Inference plans place their intermediate results in one arena, reusing the bytes of results no longer
     /// needed (less memory, better cache reuse). Off only to check that placement against separate buffers.
     public var sharesInferenceStorage = true {
-        didSet { clearPlans() }
+        didSet { clearPlans(); subBatchSizes.removeAll() }
     }
     private var plans: [PlanKey: Plan] = [:]
     private var lastPlan: Plan?
@@ -104,10 +104,59 @@ public final class Graph {
     // MARK: - Running
 
     /// Runs the graph on a plain N×C×H×W batch and returns the output node's result (plain).
+    ///
+    /// In inference a large batch runs as consecutive sub-batches whose activations fit `inferenceArenaBudget`
+    /// (samples are independent there): the same results, with the working set kept in cache.
     public func forward(_ input: Tensor, mode: Mode) throws -> Tensor {
+        if mode == .inference, input.shape.count > 1, let size = try subBatchSize(for: input.shape), size < input.shape[0] {
+            return try forwardInSubBatches(input, size: size)
+        }
         let plan = try plan(for: input.shape, mode: mode)
         lastPlan = plan
         return try plan.forward(input).tensor(context: context)
+    }
+
+    /// Bytes of intermediate results an inference sub-batch may occupy: about a CPU's last-level cache.
+    /// EfficientNet-Lite0 at 224² needs about 6 MB per image, so a batch of 32 runs 5 images at a time; measured on
+    /// 2 Zen 5 cores (32 MB L3) in one run: 430 images/s, against 372 for 32 at once and 396 for 11 at a time.
+    public var inferenceArenaBudget = 32 << 20 {
+        didSet { subBatchSizes.removeAll() }
+    }
+    private var subBatchSizes: [[Int]: Int] = [:]
+
+    /// The largest sub-batch whose arena fits the budget (from the batch-1 plan's arena), nil when the whole batch
+    /// fits or shared storage is off.
+    private func subBatchSize(for shape: [Int]) throws -> Int? {
+        guard sharesInferenceStorage, shape[0] > 1 else { return nil }
+        let sample = [1] + shape.dropFirst()
+        if let known = subBatchSizes[sample] { return known }
+        let perImage = try plan(for: sample, mode: .inference).arena?.bytes ?? 0
+        let size = perImage == 0 ? Int.max : max(1, inferenceArenaBudget / perImage)
+        subBatchSizes[sample] = size
+        return size
+    }
+
+    private func forwardInSubBatches(_ input: Tensor, size: Int) throws -> Tensor {
+        let count = input.shape[0]
+        let sample = input.count / count
+        // even chunks (at most two plan sizes): 32 at ≤ 5 → 5,5,5,5,4,4,4 rather than six 5s and a 2
+        let chunks = (count + size - 1) / size
+        var scalars: [Float] = []
+        var outputShape: [Int] = []
+        var start = 0
+        for chunk in 0..<chunks {
+            let n = count / chunks + (chunk < count % chunks ? 1 : 0)
+            let part = Tensor(shape: [n] + input.shape.dropFirst(),
+                              scalars: Array(input.scalars[(start * sample)..<((start + n) * sample)]))
+            let plan = try plan(for: part.shape, mode: .inference)
+            lastPlan = plan
+            let output = try plan.forward(part).tensor(context: context)
+            if scalars.isEmpty { scalars.reserveCapacity(output.count / n * count) }
+            scalars += output.scalars
+            outputShape = output.shape
+            start += n
+        }
+        return Tensor(shape: [count] + outputShape.dropFirst(), scalars: scalars)
     }
 
     /// Back-propagates `outputGradient` (the loss gradient w.r.t. the last forward's output) through the last
