@@ -84,7 +84,8 @@ final class CompiledConv2d: CompiledLayer {
     let output: MemoryDescriptor
     let sourceAdapter: LayoutAdapter
     let weights: PreparedWeights
-    let destination: Memory
+    /// The result buffer; absent when the result is summed into another buffer (`accumulates`).
+    let destination: Memory?
     var ownedOutput: Memory? { destination }
     // Backward state (training only).
     var savedSource: Memory?
@@ -118,7 +119,7 @@ final class CompiledConv2d: CompiledLayer {
         weights = try PreparedWeights(dims: wDims, forwardLayout: forward.memoryDescriptor(.weights),
                                       biasCount: biasDesc.map { _ in layer.outChannels },
                                       keepsPlain: options.needsBackward && options.needsInputGradient, context: context)
-        destination = try Memory(output)
+        destination = accumulates ? nil : try Memory(output)
         guard options.needsBackward else { return }
         if options.needsInputGradient {
             let pd = try Convolution.backwardData(
@@ -145,8 +146,10 @@ final class CompiledConv2d: CompiledLayer {
         let x = try sourceAdapter(inputs[0])
         // With a sum post-op the destination holds the residual input: use its buffer when the layouts agree
         // (in place), otherwise a copy reordered into this convolution's layout.
-        var target = destination
-        if accumulates {
+        let target: Memory
+        if let destination {
+            target = destination
+        } else {
             if inputs[1].descriptor == output {
                 target = inputs[1]
             } else {
