@@ -330,7 +330,7 @@ struct EfficientNetLite0Tests {
         let graph = try Graph(nodes: EfficientNetLite0.nodes(), inputShape: [1, 3, 224, 224])
         try graph.load(stateDict: try EfficientNetLite0.graftStateDict(fromPyTorch: pytorch, file: "real"), file: "real")
         #expect(graph.stateDict()["fc.bias"]?.scalars.first == 0.032053910195827484)
-        // PyTorch's logits for x[i] = sin(0.001·i) (Fixtures/make_efficientnet_lite0_logits.py).
+        // PyTorch's logits for x[i] = sin(0.001·i) (Fixtures/make_efficientnet_lite0_fixtures.py).
         let expected = try PyTorchFixture.load("efficientnet_lite0_logits")["logits"]
         let count = 3 * 224 * 224
         let input = Tensor(shape: [1, 3, 224, 224],
@@ -342,5 +342,62 @@ struct EfficientNetLite0Tests {
         func top5(_ values: [Float]) -> [Int] { Array(values.indices.sorted { values[$0] > values[$1] }.prefix(5)) }
         #expect(top5(logits.scalars) == top5(expected.scalars))
         #expect(top5(expected.scalars) == [905, 811, 753, 754, 807])
+    }
+
+    /// The real weights on real photos (scikit-learn's sample images as Pillow prepares them) and on two
+    /// pseudo-random inputs: PyTorch's logits within 1e-3, the same top-5 (Fixtures/make_efficientnet_lite0_fixtures.py).
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: PyTorchCheckpointTests.realWeights.path),
+                   "run scripts/fetch-efficientnet-lite0 first: var/cache/efficientnet-lite0/*.pth is absent"))
+    func realWeightsMatchPyTorchOnPhotosAndRandomInputs() throws {
+        let pytorch = try PyTorchCheckpoint.read(contentsOf: PyTorchCheckpointTests.realWeights)
+        let graph = try Graph(nodes: EfficientNetLite0.nodes(), inputShape: [1, 3, 224, 224])
+        try graph.load(stateDict: try EfficientNetLite0.graftStateDict(fromPyTorch: pytorch, file: "real"), file: "real")
+        let fixture = try PyTorchFixture.load("efficientnet_lite0_photos")
+        var inputs: [(String, Tensor)] = []
+        for photo in ["china", "flower"] {
+            let pixels = fixture[photo + ".pixels"]  // 224×224×3, bytes as floats
+            #expect(pixels.shape == [224, 224, 3])
+            inputs.append((photo, Self.normalisedCHW(pixels.scalars)))
+        }
+        for seed in [1, 2] { inputs.append(("random\(seed)", Self.randomInput(seed: seed))) }
+        var batch: [Float] = []
+        for (name, input) in inputs {
+            let logits = try graph.forward(input, mode: .inference)
+            let expected = fixture[name + ".logits"]
+            let difference = zip(logits.scalars, expected.scalars).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(difference <= 1e-3, "\(name): max |Δlogit| = \(difference)")
+            #expect(Self.top5(logits.scalars) == Self.top5(expected.scalars), "\(name)")
+            batch += input.scalars
+        }
+        // the four as one batch: the same answers (sub-batching and batch-size-specific kernels included)
+        let together = try graph.forward(Tensor(shape: [4, 3, 224, 224], scalars: batch), mode: .inference)
+        for (row, (name, _)) in inputs.enumerated() {
+            let expected = fixture[name + ".logits"].scalars
+            let logits = Array(together.scalars[(row * 1000)..<((row + 1) * 1000)])
+            #expect(zip(logits, expected).map { abs($0 - $1) }.max()! <= 1e-3, "\(name) in a batch")
+        }
+        // the photos are what they are: a Chinese temple and a flower
+        #expect(Self.top5(fixture["china.logits"].scalars).first == 698, "palace")
+        #expect(Self.top5(fixture["flower.logits"].scalars).first == 985, "daisy")
+    }
+
+    static func top5(_ values: [Float]) -> [Int] { Array(values.indices.sorted { values[$0] > values[$1] }.prefix(5)) }
+
+    /// HWC bytes → 1×3×224×224 as (pixel − 127) / 128, the model's input spec.
+    static func normalisedCHW(_ hwc: [Float]) -> Tensor {
+        var chw = [Float](repeating: 0, count: hwc.count)
+        for y in 0..<224 { for x in 0..<224 { for c in 0..<3 {
+            chw[c * 224 * 224 + y * 224 + x] = (hwc[(y * 224 + x) * 3 + c] - 127) / 128
+        } } }
+        return Tensor(shape: [1, 3, 224, 224], scalars: chw)
+    }
+
+    /// x[i] = ((i · 2654435761 + seed · 40503) mod 2³²) / 2³² · 4 − 2, as the fixture script computes it.
+    static func randomInput(seed: Int) -> Tensor {
+        let n = 3 * 224 * 224
+        return Tensor(shape: [1, 3, 224, 224], scalars: (0..<n).map { i in
+            let v = (UInt64(i) &* 2_654_435_761 &+ UInt64(seed) &* 40503) % 4_294_967_296
+            return Float(Double(v) / 4_294_967_296 * 4 - 2)
+        })
     }
 }

@@ -55,7 +55,7 @@ struct SafetensorsFixtureTests {
     @Test func theFixtureFolderHoldsExactlyTheDocumentedFiles() {
         let expected = Set(Self.layerFiles.keys).union(Self.optimizerFiles)
             .union(["network_small_residual", "schedules", "official_safetensors"])
-            .union(["torch_state_expected", "efficientnet_lite0_logits"])  // PyTorchCheckpointTests
+            .union(["torch_state_expected", "efficientnet_lite0_logits", "efficientnet_lite0_photos"])  // PyTorchCheckpointTests
         #expect(Set(PyTorchFixture.allNames) == expected)
     }
 
