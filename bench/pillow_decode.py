@@ -12,7 +12,9 @@ from PIL import Image
 
 def prepare(blob: bytes, side: int) -> Image.Image:
     image = Image.open(io.BytesIO(blob))
-    image.draft("RGB", (side, side))  # DCT-domain scaling to the smallest size still >= side x side
+    # DCT-domain scaling while keeping at least twice the pixels per side (Pillow's thumbnail() reducing_gap,
+    # and what Graft's decode options ask for)
+    image.draft("RGB", (2 * side, 2 * side))
     image = image.convert("RGB")
     width, height = image.size
     scale = max(side / width, side / height)  # shorter side to `side`, then the centre crop

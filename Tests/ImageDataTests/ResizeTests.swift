@@ -87,8 +87,10 @@ import Testing
         stretch.resize = .stretch
         #expect(stretch.cropBox(forImageWidth: 400, height: 200) == CropBox(x: 25, y: 12.5, width: 350, height: 175))
         // JPEGs may be shrunk while decoding only as far as the kept part still covers 224 pixels
-        let minimum = try #require(spec.decodeOptions().minimumSize)
+        let minimum = try #require(spec.decodeOptions(reducingGap: 1).minimumSize)
         #expect(minimum.width == 256 && minimum.height == 256)
+        let gap = try #require(spec.decodeOptions().minimumSize)
+        #expect(gap.width == 512 && gap.height == 512, "twice the pixels by default")
         // the key round-trips, is optional, and is checked
         let json = try JSONEncoder().encode(spec)
         #expect(String(decoding: json, as: UTF8.self).contains("\"crop_fraction\":0.875"))
