@@ -76,11 +76,15 @@ def random_input(seed):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("pth")
-    parser.add_argument("photos")
+    parser.add_argument("photos", nargs="?")
     parser.add_argument("--onnx")
+    parser.add_argument("--onnx-only", action="store_true", help="only export the ONNX file")
     args = parser.parse_args()
     model = reference.load(args.pth)
     here = os.path.dirname(os.path.abspath(__file__))
+    if args.onnx_only:
+        export(model, args.onnx)
+        return
 
     n = 3 * SIZE * SIZE
     sine = torch.tensor([math.sin(0.001 * i) for i in range(n)], dtype=torch.float64).to(torch.float32)
@@ -105,9 +109,14 @@ def main():
     write_safetensors(os.path.join(here, "efficientnet_lite0_photos.safetensors"), tensors)
 
     if args.onnx:
-        torch.onnx.export(model, random_input(1), args.onnx, input_names=["input"], output_names=["logits"],
-                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=13)
-        print("ONNX:", args.onnx)
+        export(model, args.onnx)
+
+
+def export(model, path):
+    """ONNX (opset 13) with a dynamic batch dimension, input "input", output "logits"."""
+    torch.onnx.export(model, random_input(1), path, input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=13)
+    print("ONNX:", path)
 
 
 if __name__ == "__main__":
