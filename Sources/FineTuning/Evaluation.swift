@@ -53,14 +53,11 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
 /// Runs a graph in inference mode over a set and gathers an ``EvaluationReport``.
 public enum Evaluation {
     /// `images` may be raw images or cached features, whatever `graph` takes as input.
-    public static func evaluate(graph: Graph, images: TensorImages, classCount: Int, batchSize: Int, topK: Int,
+    public static func evaluate(graph: Graph, images: any ImageBatches, classCount: Int, batchSize: Int, topK: Int,
                                 loss: SoftmaxCrossEntropy = SoftmaxCrossEntropy()) throws -> EvaluationReport {
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: classCount), count: classCount)
         var lossSum = 0.0, topKCorrect = 0
-        var start = 0
-        while start < images.count {
-            let indices = Array(start..<min(images.count, start + batchSize))
-            let (batch, labels) = images.batch(indices)
+        try images.forEachBatch(of: batchSize) { batch, labels in
             let logits = try graph.forward(batch, mode: .inference)
             lossSum += Double(loss(logits: logits, labels: labels).loss) * Double(labels.count)
             for (n, label) in labels.enumerated() {
@@ -69,7 +66,6 @@ public enum Evaluation {
                 confusion[label][ranked[0]] += 1
                 if ranked.prefix(topK).contains(label) { topKCorrect += 1 }
             }
-            start += batchSize
         }
         return EvaluationReport(loss: images.count == 0 ? 0 : lossSum / Double(images.count), topK: topK,
                                 topKCorrect: topKCorrect, confusion: confusion)

@@ -34,6 +34,10 @@ public struct FineTuneRun {
     /// Threads for oneDNN and the loaders.
     public var context: ComputeContext
 
+    /// Training or validation sets whose normalised floats would take more bytes than this are decoded batch by
+    /// batch instead of all at once (EfficientNet's 224×224×3 input: 512 MiB is about 900 images).
+    public var materializedLimit = 512 << 20
+
     public init(base: URL, dataset: FineTuneData, spec: FineTuneSpec, outputDirectory: URL,
                 checkpointDirectory: URL? = nil, context: ComputeContext = ComputeContext()) {
         self.base = base
@@ -57,16 +61,18 @@ public struct FineTuneRun {
         let imageSpec = baseModel.manifest.input.imageSpec
         let plan = try TrainingPlan(base: baseModel, classes: classes.count, spec: spec, context: context)
 
-        let trainImages = try TensorImages(dataset: training, spec: imageSpec)
-        let validationImages = try validation.map { try TensorImages(dataset: $0, spec: imageSpec) }
-        let datasetHash = Self.hash(classes: classes, sets: [trainImages] + (validationImages.map { [$0] } ?? []))
+        let trainImages = try Self.images(training, spec: imageSpec, materializedLimit: materializedLimit)
+        let validationImages = try validation.map { try Self.images($0, spec: imageSpec, materializedLimit: materializedLimit) }
+        let datasetHash = try Self.hash(classes: classes, sets: [training] + (validation.map { [$0] } ?? []),
+                                        spec: imageSpec)
 
         // Feature cache: the frozen prefix runs once per image when nothing below the cut trains and the
         // images never change (no augmentation).
         // With augmentation, K augmented views per image can be cached instead (spec.augmented_views).
         let cacheable = spec.featureCache && plan.prefix != nil
             && (!spec.augmentation.enabled || spec.augmentedViews > 0)
-        var trainInputs = trainImages, validationInputs = validationImages
+        var trainInputs: any ImageBatches = trainImages
+        var validationInputs: (any ImageBatches)? = validationImages
         var views: [TensorImages] = []
         var trainGraph = plan.graph
         if cacheable, let prefix = plan.prefix, let suffix = plan.suffix {
@@ -123,7 +129,7 @@ public struct FineTuneRun {
                     (inputs, labels) = (batch.images, batch.labels)
                 } else {
                     let indices = Array(order[(step * spec.batchSize)..<min(order.count, (step + 1) * spec.batchSize)])
-                    (inputs, labels) = trainInputs.batch(indices)
+                    (inputs, labels) = try trainInputs.batch(indices)
                 }
                 let logits = try trainGraph.forward(inputs, mode: .training)
                 let (value, gradient) = loss(logits: logits, labels: labels)
@@ -252,36 +258,51 @@ public struct FineTuneRun {
         }
     }
 
+    /// The dataset as batches: decoded once into memory when it is small enough, otherwise streamed.
+    static func images(_ dataset: Dataset, spec: ImageData.InputSpec, materializedLimit: Int) throws -> any ImageBatches {
+        let bytes = dataset.count * spec.channels * spec.height * spec.width * MemoryLayout<Float>.stride
+        return bytes <= materializedLimit ? try TensorImages(dataset: dataset, spec: spec)
+            : StreamedImages(dataset: dataset, spec: spec)
+    }
+
     /// The frozen prefix's output for every image, in inference mode, as the suffix's training inputs.
-    static func features(_ prefix: Graph, _ images: TensorImages, batchSize: Int) throws -> TensorImages {
+    static func features(_ prefix: Graph, _ images: any ImageBatches, batchSize: Int) throws -> TensorImages {
         var scalars: [Float] = []
         var shape: [Int] = []
-        var start = 0
-        while start < images.count {
-            let indices = Array(start..<min(images.count, start + batchSize))
-            let output = try prefix.forward(images.batch(indices).images, mode: .inference)
+        try images.forEachBatch(of: batchSize) { batch, _ in
+            let output = try prefix.forward(batch, mode: .inference)
             shape = Array(output.shape.dropFirst())
             scalars += output.scalars
-            start += batchSize
         }
         return TensorImages(shape: [images.count] + shape, scalars: scalars, labels: images.labels)
     }
 
-    /// Every training image augmented once with a generator seeded by the run's seed and the view number.
-    static func augmentedView(_ dataset: Dataset, spec: ImageData.InputSpec, config: AugmentationConfig, seed: UInt64,
-                              view: Int) throws -> TensorImages {
-        var generator = SeededGenerator(seed: seed ^ (0xA076_1D64_78BD_642F &* UInt64(view + 1)))
-        let size = spec.channels * spec.height * spec.width
-        var scalars = [Float](repeating: 0, count: dataset.count * size)
-        let options = spec.decodeOptions()
-        try scalars.withUnsafeMutableBufferPointer { all in
-            for index in 0..<dataset.count {
-                let image = spec.augment(try dataset.loadImage(at: index, options: options), config: config, using: &generator)
-                spec.normalize(image, into: UnsafeMutableBufferPointer(rebasing: all[(index * size)..<((index + 1) * size)]))
+    /// Every training image augmented once, streamed: image i of view v draws from a generator seeded by the
+    /// run's seed, v and i, so a view is the same whichever batches ask for it.
+    struct AugmentedView: ImageBatches {
+        let dataset: Dataset
+        let spec: ImageData.InputSpec
+        let config: AugmentationConfig
+        let seed: UInt64
+        let view: Int
+
+        var count: Int { dataset.count }
+        var labels: [Int] { dataset.labels }
+
+        func batch(_ indices: [Int]) throws -> (images: Tensor, labels: [Int]) {
+            let options = spec.decodeOptions()
+            let images = try indices.map { index in
+                var generator = SeededGenerator(seed: seed ^ (0xA076_1D64_78BD_642F &* UInt64(view + 1))
+                    ^ (0xE703_7ED1_A0B4_28DB &* UInt64(index + 1)))
+                return spec.augment(try dataset.loadImage(at: index, options: options), config: config, using: &generator)
             }
+            return (spec.batch(images), indices.map { dataset.labels[$0] })
         }
-        return TensorImages(shape: [dataset.count, spec.channels, spec.height, spec.width], scalars: scalars,
-                            labels: dataset.labels)
+    }
+
+    static func augmentedView(_ dataset: Dataset, spec: ImageData.InputSpec, config: AugmentationConfig, seed: UInt64,
+                              view: Int) -> AugmentedView {
+        AugmentedView(dataset: dataset, spec: spec, config: config, seed: seed, view: view)
     }
 
     /// The epoch's sample order: a Fisher–Yates shuffle seeded by the run's seed and the epoch only, so a
@@ -293,14 +314,21 @@ public struct FineTuneRun {
         return order
     }
 
-    /// FNV-1a (64-bit) over class names, labels and the normalised pixels: the same images give the same hash.
-    static func hash(classes: [String], sets: [TensorImages]) -> String {
+    /// FNV-1a (64-bit) over class names, labels and every image's decoded pixels (at the size decoding for `spec`
+    /// gives): the same images give the same hash, and checking it costs one decoding pass, not the set in memory.
+    static func hash(classes: [String], sets: [Dataset], spec: ImageData.InputSpec) throws -> String {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ value: UInt64) { for shift in stride(from: 0, to: 64, by: 8) { h = (h ^ ((value >> UInt64(shift)) & 0xff)) &* 0x100_0000_01b3 } }
+        func mixByte(_ byte: UInt8) { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        func mix(_ value: UInt64) { for shift in stride(from: 0, to: 64, by: 8) { mixByte(UInt8((value >> UInt64(shift)) & 0xff)) } }
         for name in classes { name.utf8.forEach { mix(UInt64($0)) }; mix(0xff) }
+        let options = spec.decodeOptions()
         for set in sets {
             set.labels.forEach { mix(UInt64($0)) }
-            set.scalars.forEach { mix(UInt64($0.bitPattern)) }
+            for index in 0..<set.count {
+                let image = try set.loadImage(at: index, options: options)
+                mix(UInt64(image.width)); mix(UInt64(image.height)); mix(UInt64(image.channels))
+                image.pixels.forEach(mixByte)
+            }
         }
         return String(format: "fnv1a64:%016llx", h)
     }
