@@ -11,10 +11,7 @@ threads=2
 [[ "${1:-}" == "--threads" ]] && threads="$2"
 export OMP_NUM_THREADS="$threads"
 
-build=(-c release)
-[[ -n "${SCRATCH_PATH:-}" ]] && build+=(--scratch-path "$SCRATCH_PATH")
-swift build "${build[@]}" --product graft >/dev/null
-graft="$(swift build "${build[@]}" --show-bin-path)/graft"
+source bench/graft-binary.sh
 GRAFT="$graft" scripts/fetch-efficientnet-lite0 >/dev/null
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

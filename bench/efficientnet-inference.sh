@@ -17,10 +17,7 @@ while [[ $# -gt 0 ]]; do
 done
 export OMP_NUM_THREADS="$threads"
 
-build=(-c release)
-[[ -n "${SCRATCH_PATH:-}" ]] && build+=(--scratch-path "$SCRATCH_PATH")
-swift build "${build[@]}" --product graft >/dev/null
-graft="$(swift build "${build[@]}" --show-bin-path)/graft"
+source bench/graft-binary.sh
 GRAFT="$graft" scripts/fetch-efficientnet-lite0 >/dev/null
 bench/setup_inference_venv.sh >/dev/null
 pth=var/cache/efficientnet-lite0/efficientnet-lite0-57934424.pth

@@ -10,10 +10,7 @@ seconds=10
 [[ "${1:-}" == "--seconds" ]] && seconds="$2"
 command -v wrk >/dev/null || { echo "bench/predict-load.sh: wrk is missing; run scripts/setup --bench" >&2; exit 1; }
 
-build=(-c release)
-[[ -n "${SCRATCH_PATH:-}" ]] && build+=(--scratch-path "$SCRATCH_PATH")
-swift build "${build[@]}" --product graft >/dev/null
-graft="$(swift build "${build[@]}" --show-bin-path)/graft"
+source bench/graft-binary.sh
 scripts/make-sample-dataset >/dev/null
 work="$(mktemp -d)"
 server=""

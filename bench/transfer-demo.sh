@@ -10,10 +10,7 @@ threads=2
 [[ "${1:-}" == "--threads" ]] && threads="$2"
 export OMP_NUM_THREADS="$threads"
 
-build=(-c release)
-[[ -n "${SCRATCH_PATH:-}" ]] && build+=(--scratch-path "$SCRATCH_PATH")  # e.g. a helper's own build folder
-swift build "${build[@]}" --product graft >/dev/null
-graft="$(swift build "${build[@]}" --show-bin-path)/graft"
+source bench/graft-binary.sh
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
