@@ -31,6 +31,7 @@ import Testing
         #expect(input["resize"] as? String == "resize")
         #expect((input["mean"] as? [Double])?.map { Float($0) } == [0.286])
         #expect((input["std"] as? [Double])?.map { Float($0) } == [0.353])
+        #expect(input["crop_fraction"] as? Double == 1, "a manifest without crop_fraction keeps the whole region")
         #expect(body["head"] as? String == "fc")
 
         let layers = try #require(body["layers"] as? [[String: Any]])

@@ -13,6 +13,8 @@ struct ModelDetailBody: Encodable {
         var resize: String
         var mean: [Float]
         var std: [Float]
+        /// The centred fraction of the resized region kept (1: all of it).
+        var cropFraction: Double
     }
 
     /// One node of the graph: its op, inputs, output shape for one image (C×H×W or features) and weight count.
@@ -43,7 +45,7 @@ struct ModelDetailBody: Encodable {
             let rows = try graph.summaryRows(inputShape: manifest.inputShape(batch: 1))
             let spec = manifest.input
             input = Input(channels: spec.channels, height: spec.height, width: spec.width, resize: spec.resize,
-                          mean: spec.mean, std: spec.std)
+                          mean: spec.mean, std: spec.std, cropFraction: spec.cropFraction ?? 1)
             head = manifest.head
             layers = rows.map { Layer(node: $0.node, op: $0.op, inputs: $0.inputs,
                                       outputShape: Array($0.outputShape.dropFirst()), parameters: $0.parameters) }
