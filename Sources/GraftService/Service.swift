@@ -1,6 +1,7 @@
 // The service's back end in one object: data folder layout, store, worker pool, start-up recovery and shutdown.
 import Foundation
 import Logging
+import Tensors
 
 /// Where the service keeps its state, and how many jobs it runs at once.
 public struct ServiceConfiguration: Sendable {
@@ -64,8 +65,12 @@ public final class Service: @unchecked Sendable {
         poolConfiguration.heartbeatInterval = configuration.heartbeatInterval
         poolConfiguration.staleAfter = configuration.staleAfter
         poolConfiguration.maxAttempts = configuration.maxAttempts
-        workers = WorkerPool(store: store, runner: runner, configuration: poolConfiguration, logger: logger)
-        predictor = Predictor(store: store)
+        let workers = WorkerPool(store: store, runner: runner, configuration: poolConfiguration, logger: logger)
+        self.workers = workers
+        // Predictions keep to one thread while a job trains and use every core when none does.
+        predictor = Predictor(store: store, context: ComputeContext(threads: 1),
+                              idleContext: ComputeContext.availableCores > 1 ? ComputeContext() : nil,
+                              isTrainingActive: { workers.isBusy })
         baseModels = try BaseModelCatalog(directory: baseModelsDirectory).synchronize(into: store)
         for skipped in baseModels.skipped {
             logger.warning("Base model folder skipped", metadata: ["folder": "\(skipped.folder)",

@@ -64,6 +64,38 @@ import Testing
         #expect(harness.service.predictor.cachedModelIDs == ["tiny-resnet"])
     }
 
+    /// With no job training, predictions use the wide idle lane (a second copy of the model, plans for its thread
+    /// count); while one trains, the one-thread lane. Both give the same answers.
+    @Test func idlePredictionsUseTheWideLaneWithTheSameAnswers() throws {
+        final class Flag: @unchecked Sendable {
+            let lock = NSLock()
+            var training = false
+            func get() -> Bool { lock.lock(); defer { lock.unlock() }; return training }
+            func set(_ value: Bool) { lock.lock(); training = value; lock.unlock() }
+        }
+        let harness = try RouteHarness()
+        let images = try Self.prepare(harness).prefix(5).map { try Data(contentsOf: $0) }
+        let flag = Flag()
+        let predictor = Predictor(store: harness.service.store, context: ComputeContext(threads: 1),
+                                  idleContext: ComputeContext(threads: 2), wideLaneMinimumMACs: 0,
+                                  isTrainingActive: { flag.get() })
+        #expect(predictor.currentThreads == 2)
+        let idle = try predictor.predict(modelID: "tiny-resnet", images: Array(images), topK: 5)
+        #expect(predictor.wideModelIDs == ["tiny-resnet"], "an idle prediction loads the model on the wide lane")
+        flag.set(true)
+        #expect(predictor.currentThreads == 1)
+        let busy = try predictor.predict(modelID: "tiny-resnet", images: Array(images), topK: 5)
+        #expect(idle.count == 5 && busy.count == 5)
+        for (a, b) in zip(idle, busy) {
+            #expect(a.candidates.map(\.label) == b.candidates.map(\.label))
+            for (x, y) in zip(a.candidates, b.candidates) { #expect(abs(x.probability - y.probability) < 1e-5) }
+        }
+        // the service itself wires the idle lane to its worker pool, and keeps a model this small on one thread
+        #expect(harness.service.predictor.currentThreads == (ComputeContext.availableCores > 1 ? ComputeContext.availableCores : 1))
+        _ = try harness.service.predictor.predict(modelID: "tiny-resnet", images: [images[0]], topK: 1)
+        #expect(harness.service.predictor.wideModelIDs.isEmpty)
+    }
+
     @Test func rawImageBodiesAndBadRequests() throws {
         let harness = try RouteHarness()
         let images = try Self.prepare(harness)

@@ -110,6 +110,13 @@ public final class WorkerPool: @unchecked Sendable {
         logger.info("Worker pool stopped")
     }
 
+    /// True while some worker is claiming or running a job (predictions then keep to their own lane).
+    public var isBusy: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return busyWorkers > 0
+    }
+
     /// Whether `requestStop()` was called.
     public var stopRequested: Bool {
         lock.lock()
