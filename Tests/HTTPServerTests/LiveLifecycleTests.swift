@@ -66,6 +66,29 @@ struct LiveLifecycleTests {
         #expect(try later.readResponse().status == 200)
     }
 
+    /// A client refused at the cap has usually sent its request already and may still be sending its body, which
+    /// meets a closed socket and draws a reset. The canned 503 is queued before the close, so the client still reads
+    /// it first (Linux keeps received bytes readable after a reset).
+    @Test("a refused client still sending its request reads the 503 rather than a reset")
+    func refusalSurvivesLateRequestBytes() throws {
+        let server = try TestServer.start { $0.maxConnections = 1 }
+        defer { server.shutdown(gracePeriod: 1) }
+        let holder = try TestClient(port: server.port)
+        try holder.send("GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(try holder.readResponse().status == 200)
+        for _ in 0..<3 {
+            let extra = try TestClient(port: server.port)
+            try extra.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 200000\r\n\r\n")
+            // by now the server has answered and closed; the body arrives after that
+            Thread.sleep(forTimeInterval: 0.2)
+            try extra.send([UInt8](repeating: 0x61, count: 200_000))
+            Thread.sleep(forTimeInterval: 0.1)
+            let refused = try extra.readResponse()
+            #expect(refused.status == 503)
+            #expect(refused.text.contains("connection limit"))
+        }
+    }
+
     @Test("graceful shutdown: the request in flight finishes, idle connections close, new ones are refused")
     func gracefulShutdown() throws {
         let started = Locked(false)
