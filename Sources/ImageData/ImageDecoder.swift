@@ -11,7 +11,7 @@ public struct DecodeOptions: Sendable, Equatable {
     /// The smallest upright size the caller still needs (for example the model input size). JPEGs are then
     /// decoded at the smallest DCT scale (n/8) whose result still covers it, as Pillow's draft mode does.
     public var minimumSize: (width: Int, height: Int)?
-    /// Turn JPEGs upright according to their EXIF orientation.
+    /// Turn images upright according to their EXIF orientation (a JPEG's APP1 segment, a PNG's eXIf chunk).
     public var appliesOrientation: Bool
 
     /// 120 megapixels: above any phone camera, far below what would exhaust memory.
@@ -54,7 +54,7 @@ public enum ImageFormat: String, Sendable, Codable {
 /// The size and channel count an image declares in its header, read without decoding pixels.
 public struct ImageHeader: Sendable, Equatable {
     public var format: ImageFormat
-    /// Upright size (after EXIF orientation for JPEGs).
+    /// Upright size (after EXIF orientation).
     public var width: Int
     public var height: Int
     /// 1 for grey files, 3 otherwise.

@@ -1,4 +1,5 @@
-/// EXIF orientation: reading tag 0x0112 from a JPEG's APP1 segment, and turning a stored image upright.
+/// EXIF orientation: reading tag 0x0112 from a JPEG's APP1 segment or a PNG's eXIf chunk, and turning a stored
+/// image upright.
 import Foundation
 
 /// The eight EXIF orientations (TIFF tag 0x0112). The raw value names where the stored image's row 0 and
@@ -40,7 +41,34 @@ extension Orientation {
         return .topLeft
     }
 
-    /// Finds tag 0x0112 in IFD0 of a TIFF structure (the body of an Exif segment).
+    /// The orientation recorded in a PNG's `eXIf` chunk (PNG extensions 1.5, PNG 3rd edition), or `.topLeft` when
+    /// there is none or it cannot be parsed. Browsers honour it, so a phone's rotated PNG screenshot or export is
+    /// shown upright there and must be upright here too. Walks chunk headers only (no CRC check: libpng checks
+    /// every chunk it decodes); never reads outside `bytes`.
+    public static func fromPNG(_ bytes: UnsafeRawBufferPointer) -> Orientation {
+        guard ImageFormat.sniff(bytes) == .png else { return .topLeft }
+        func u32(_ at: Int) -> Int {
+            Int(bytes[at]) << 24 | Int(bytes[at + 1]) << 16 | Int(bytes[at + 2]) << 8 | Int(bytes[at + 3])
+        }
+        var offset = 8
+        while offset + 12 <= bytes.count {
+            let length = u32(offset)
+            let type = (bytes[offset + 4], bytes[offset + 5], bytes[offset + 6], bytes[offset + 7])
+            let data = offset + 8
+            guard length <= bytes.count - data - 4 else { return .topLeft }
+            if type == (0x65, 0x58, 0x49, 0x66) {  // "eXIf"
+                // Some writers keep JPEG's "Exif\0\0" prefix here; readers such as Pillow skip it.
+                let prefixed = length >= 6 && Array(bytes[data..<(data + 6)]) == [0x45, 0x78, 0x69, 0x66, 0, 0]
+                let tiff = UnsafeRawBufferPointer(rebasing: bytes[(data + (prefixed ? 6 : 0))..<(data + length)])
+                return orientationTag(inTIFF: tiff) ?? .topLeft
+            }
+            if type == (0x49, 0x45, 0x4E, 0x44) { return .topLeft }  // "IEND"
+            offset = data + length + 4
+        }
+        return .topLeft
+    }
+
+    /// Finds tag 0x0112 in IFD0 of a TIFF structure (the body of an Exif segment or an eXIf chunk).
     static func orientationTag(inTIFF tiff: UnsafeRawBufferPointer) -> Orientation? {
         guard tiff.count >= 8 else { return nil }
         let littleEndian: Bool

@@ -3,7 +3,8 @@
 import CPNG
 import Foundation
 
-/// Decodes PNG bytes to 8-bit grey or RGB; transparent pixels are composited over white.
+/// Decodes PNG bytes to 8-bit grey or RGB, upright per an `eXIf` orientation; transparent pixels are composited
+/// over white.
 /// libpng keeps the address of the `png_image` as its error context, so the struct lives on the heap and never
 /// moves between `begin_read` and `finish_read`.
 enum PNGDecoder {
@@ -11,8 +12,10 @@ enum PNGDecoder {
         let image = try begin(bytes, fileName: fileName)
         defer { release(image) }
         let isColor = image.pointee.format & UInt32(PNG_FORMAT_FLAG_COLOR) != 0
+        let width = Int(image.pointee.width), height = Int(image.pointee.height)
+        let swaps = Orientation.fromPNG(bytes).swapsAxes
         return ImageHeader(
-            format: .png, width: Int(image.pointee.width), height: Int(image.pointee.height), channels: isColor ? 3 : 1)
+            format: .png, width: swaps ? height : width, height: swaps ? width : height, channels: isColor ? 3 : 1)
     }
 
     static func decode(_ bytes: UnsafeRawBufferPointer, fileName: String?, options: DecodeOptions) throws -> ByteImage {
@@ -29,7 +32,9 @@ enum PNGDecoder {
             png_image_finish_read(image, nil, buffer.baseAddress, Int32(width * channels), nil)
         }
         if ok == 0 { throw failure(image, fileName: fileName) }
-        return ByteImage(width: width, height: height, channels: channels, pixels: pixels)
+        let decoded = ByteImage(width: width, height: height, channels: channels, pixels: pixels)
+        let orientation = options.appliesOrientation ? Orientation.fromPNG(bytes) : .topLeft
+        return orientation == .topLeft ? decoded : decoded.applying(orientation)
     }
 
     private static func begin(_ bytes: UnsafeRawBufferPointer, fileName: String?) throws -> UnsafeMutablePointer<png_image> {

@@ -143,11 +143,21 @@ import Testing
         return Array(image[x, y])
     }
 
-    @Test(arguments: [false, true])
-    func allEightOrientationsFollowTheExifTable(bigEndian: Bool) throws {
-        let jpeg = TestImages.jpeg(Self.stored(), quality: 98)
+    /// The stored image as a JPEG or PNG file whose Exif data says `orientation`.
+    private static func file(png: Bool, orientation: Int, bigEndian: Bool) -> Data {
+        let image = stored()
+        if png {
+            let bytes = TestImages.png(width: image.width, height: image.height, format: UInt32(PNG_FORMAT_RGB), pixels: image.pixels)
+            return TestImages.pngWithEXIF(bytes, orientation: orientation, bigEndian: bigEndian)
+        }
+        return TestImages.withEXIF(TestImages.jpeg(image, quality: 98), orientation: orientation, bigEndian: bigEndian)
+    }
+
+    @Test(arguments: [false, true], [false, true])
+    func allEightOrientationsFollowTheExifTable(png: Bool, bigEndian: Bool) throws {
         for entry in Self.table {
-            let image = try ImageDecoder.decode(TestImages.withEXIF(jpeg, orientation: entry.value, bigEndian: bigEndian))
+            let file = Self.file(png: png, orientation: entry.value, bigEndian: bigEndian)
+            let image = try ImageDecoder.decode(file)
             let swapped = entry.value >= 5
             #expect(image.width == (swapped ? 32 : 48) && image.height == (swapped ? 48 : 32), "orientation \(entry.value)")
             // Stored corner (row side, column side) → displayed on (row0 side or opposite, column0 side or opposite).
@@ -157,11 +167,24 @@ import Testing
                 let vertical = ["top", "bottom"].contains(rowSide) ? rowSide : columnSide
                 let horizontal = ["left", "right"].contains(rowSide) ? rowSide : columnSide
                 let found = Self.colour(image, vertical: vertical, horizontal: horizontal)
-                #expect(TestImages.maxDifference(found, expected) <= 6, "orientation \(entry.value) corner \(name)")
+                #expect(TestImages.maxDifference(found, expected) <= (png ? 0 : 6), "orientation \(entry.value) corner \(name)")
             }
-            let header = try ImageDecoder.header(TestImages.withEXIF(jpeg, orientation: entry.value, bigEndian: bigEndian))
+            let header = try ImageDecoder.header(file)
             #expect(header.width == image.width && header.height == image.height)
         }
+    }
+
+    /// PNGs written by Pillow with an eXIf chunk for each orientation decode to exactly the pixels Pillow's
+    /// `ImageOps.exif_transpose` gives (fixtures and their script in `Fixtures/`).
+    @Test(arguments: 1...8)
+    func pngOrientationMatchesPillow(orientation: Int) throws {
+        let folder = try #require(Bundle.module.url(forResource: "Fixtures", withExtension: nil))
+        let rotated = try ImageDecoder.decode(contentsOf: folder.appendingPathComponent("exif_\(orientation).png"))
+        let upright = try ImageDecoder.decode(contentsOf: folder.appendingPathComponent("upright_\(orientation).png"))
+        #expect(rotated == upright)
+        #expect((rotated.width, rotated.height) == (orientation >= 5 ? (4, 6) : (6, 4)))
+        let header = try ImageDecoder.header(Data(contentsOf: folder.appendingPathComponent("exif_\(orientation).png")))
+        #expect((header.width, header.height) == (rotated.width, rotated.height))
     }
 
     @Test func orientationCanBeIgnoredAndDamagedExifIsHarmless() throws {
@@ -174,6 +197,12 @@ import Testing
         var cut = [UInt8](TestImages.withEXIF(jpeg, orientation: 6, bigEndian: false))
         cut[5] = 12  // APP1 length now covers only "Exif\0\0" and a few TIFF bytes
         #expect(cut.withUnsafeBytes { Orientation.fromJPEG($0) } == .topLeft)
+
+        // The same for PNG's eXIf chunk: ignorable, and a value that is no orientation leaves the image as stored.
+        let png = Self.file(png: true, orientation: 6, bigEndian: false)
+        #expect(try ImageDecoder.decode(png, options: DecodeOptions(appliesOrientation: false)).width == 48)
+        #expect(try ImageDecoder.decode(png).width == 32)
+        #expect(try ImageDecoder.decode(Self.file(png: true, orientation: 0, bigEndian: true)).width == 48)
     }
 
     @Test func applyingMatchesPixelMapping() {
@@ -205,6 +234,25 @@ import Testing
             }
             let cut = Int(generator.next() % UInt64(bytes.count))
             let value = bytes.prefix(cut).withUnsafeBytes { Orientation.fromJPEG($0) }
+            #expect(Orientation.allCases.contains(value))
+        }
+    }
+
+    /// The same for a PNG's chunk walk: damaged chunk lengths and eXIf bodies, and files cut anywhere.
+    @Test func randomisedPNGChunksNeverCrash() {
+        let image = TestImages.gradient(width: 8, height: 8, channels: 3)
+        let png = TestImages.pngWithEXIF(
+            TestImages.png(width: 8, height: 8, format: UInt32(PNG_FORMAT_RGB), pixels: image.pixels), orientation: 6, bigEndian: true)
+        #expect(png.withUnsafeBytes { Orientation.fromPNG($0) } == .rightTop)
+        var generator = SeededGenerator(seed: 7)
+        for _ in 0..<2000 {
+            var bytes = [UInt8](png)
+            for _ in 0..<(1 + Int(generator.next() % 6)) {
+                // IHDR and the eXIf chunk (bytes 8..<120): lengths, types and the TIFF body.
+                bytes[8 + Int(generator.next() % 112)] = UInt8(truncatingIfNeeded: generator.next())
+            }
+            let cut = Int(generator.next() % UInt64(bytes.count + 1))
+            let value = bytes.prefix(cut).withUnsafeBytes { Orientation.fromPNG($0) }
             #expect(Orientation.allCases.contains(value))
         }
     }

@@ -46,8 +46,8 @@ enum TestImages {
         return Data(bytes: buffer!, count: Int(size))
     }
 
-    /// The JPEG with an Exif APP1 segment holding `orientation` inserted right after SOI.
-    static func withEXIF(_ jpeg: Data, orientation: Int, bigEndian: Bool) -> Data {
+    /// An Exif TIFF body whose IFD0 holds an unrelated tag, then `orientation`.
+    static func exifTIFF(orientation: Int, bigEndian: Bool) -> [UInt8] {
         func u16(_ v: Int) -> [UInt8] { bigEndian ? [UInt8(v >> 8), UInt8(v & 0xFF)] : [UInt8(v & 0xFF), UInt8(v >> 8)] }
         func u32(_ v: Int) -> [UInt8] { bigEndian ? u16(v >> 16) + u16(v & 0xFFFF) : u16(v & 0xFFFF) + u16(v >> 16) }
         var tiff: [UInt8] = bigEndian ? [0x4D, 0x4D] : [0x49, 0x49]
@@ -56,12 +56,29 @@ enum TestImages {
         tiff += u16(0x010F) + u16(2) + u32(4) + [0x41, 0x42, 0x43, 0]  // Make = "ABC"
         tiff += u16(0x0112) + u16(3) + u32(1) + u16(orientation) + [0, 0]
         tiff += u32(0)  // no next IFD
-        let payload: [UInt8] = Array("Exif".utf8) + [0, 0] + tiff
+        return tiff
+    }
+
+    /// The JPEG with an Exif APP1 segment holding `orientation` inserted right after SOI.
+    static func withEXIF(_ jpeg: Data, orientation: Int, bigEndian: Bool) -> Data {
+        let payload: [UInt8] = Array("Exif".utf8) + [0, 0] + exifTIFF(orientation: orientation, bigEndian: bigEndian)
         let length = payload.count + 2
         let segment: [UInt8] = [0xFF, 0xE1, UInt8(length >> 8), UInt8(length & 0xFF)] + payload
         var out = Data(jpeg.prefix(2))
         out.append(contentsOf: segment)
         out.append(jpeg.dropFirst(2))
+        return out
+    }
+
+    /// The PNG with an `eXIf` chunk holding `orientation` inserted right after IHDR (signature 8 bytes, IHDR 25).
+    static func pngWithEXIF(_ png: Data, orientation: Int, bigEndian: Bool) -> Data {
+        let tiff = exifTIFF(orientation: orientation, bigEndian: bigEndian)
+        let typeAndData = Array("eXIf".utf8) + tiff
+        func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)] }
+        let chunk = be32(UInt32(tiff.count)) + typeAndData + be32(crc32(typeAndData))
+        var out = Data(png.prefix(33))
+        out.append(contentsOf: chunk)
+        out.append(png.dropFirst(33))
         return out
     }
 
