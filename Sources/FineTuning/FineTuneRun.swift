@@ -314,23 +314,58 @@ public struct FineTuneRun {
         return order
     }
 
-    /// FNV-1a (64-bit) over class names, labels and every image's decoded pixels (at the size decoding for `spec`
-    /// gives): the same images give the same hash, and checking it costs one decoding pass, not the set in memory.
+    /// A 64-bit digest of the class names, labels, the input spec and every sample's source as stored (a file's
+    /// bytes, or pixels already in memory): the same data gives the same hash, different data a different one.
+    /// Reading the files costs a small fraction of decoding them, which the run does anyway.
     static func hash(classes: [String], sets: [Dataset], spec: ImageData.InputSpec) throws -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mixByte(_ byte: UInt8) { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        func mix(_ value: UInt64) { for shift in stride(from: 0, to: 64, by: 8) { mixByte(UInt8((value >> UInt64(shift)) & 0xff)) } }
-        for name in classes { name.utf8.forEach { mix(UInt64($0)) }; mix(0xff) }
-        let options = spec.decodeOptions()
+        var digest = Digest64()
+        for name in classes { digest.mix(Array(name.utf8)); digest.mix(0xff) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        digest.mix(Array(try encoder.encode(spec)))
         for set in sets {
-            set.labels.forEach { mix(UInt64($0)) }
-            for index in 0..<set.count {
-                let image = try set.loadImage(at: index, options: options)
-                mix(UInt64(image.width)); mix(UInt64(image.height)); mix(UInt64(image.channels))
-                image.pixels.forEach(mixByte)
+            set.labels.forEach { digest.mix(UInt64($0)) }
+            for sample in set.samples {
+                switch sample.source {
+                case .file(let url):
+                    let bytes: Data
+                    do { bytes = try Data(contentsOf: url, options: .mappedIfSafe) } catch {
+                        throw ImageDataError.io(path: url.path, reason: (error as NSError).localizedDescription)
+                    }
+                    digest.mix(UInt64(bytes.count))
+                    bytes.withUnsafeBytes { digest.mix($0) }
+                case .pixels(let image):
+                    digest.mix(UInt64(image.width)); digest.mix(UInt64(image.height)); digest.mix(UInt64(image.channels))
+                    image.pixels.withUnsafeBytes { digest.mix($0) }
+                }
             }
         }
-        return String(format: "fnv1a64:%016llx", h)
+        return String(format: "fnv1a64w:%016llx", digest.value)
+    }
+
+    /// FNV-1a over 64-bit words (bytes for the tail) with a final avalanche: a change detector, not a cryptographic
+    /// hash, fast enough to read a dataset's files at memory speed.
+    struct Digest64 {
+        private var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        private static let prime: UInt64 = 0x100_0000_01b3
+
+        mutating func mix(_ word: UInt64) { h = (h ^ word) &* Self.prime }
+
+        mutating func mix(_ bytes: [UInt8]) { bytes.withUnsafeBytes { mix($0) } }
+
+        mutating func mix(_ bytes: UnsafeRawBufferPointer) {
+            let words = bytes.count / 8
+            for index in 0..<words { mix(bytes.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self)) }
+            for index in (words * 8)..<bytes.count { mix(UInt64(bytes[index]) | 0x100) }
+        }
+
+        /// The state run through a 64-bit finaliser (MurmurHash3's), so nearby inputs differ in every bit.
+        var value: UInt64 {
+            var x = h
+            x ^= x >> 33; x &*= 0xff51_afd7_ed55_8ccd
+            x ^= x >> 33; x &*= 0xc4ce_b9fe_1a85_ec53
+            return x ^ (x >> 33)
+        }
     }
 
     private func writeModel(plan: TrainingPlan, baseModel: ModelFolder, training: Dataset, result: FineTuneResult) throws {

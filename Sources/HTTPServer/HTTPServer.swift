@@ -33,6 +33,8 @@ public final class HTTPServer: @unchecked Sendable {
     private var connections: [Int: HTTPConnection] = [:]
     private var nextConnectionId = 0
     private var acceptThreadDone = false
+    /// Drains refused connections before closing them, off the accept thread.
+    private let refusedSockets: LingeringCloser
     /// A random prefix making request ids unique across restarts.
     let instancePrefix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
 
@@ -42,7 +44,11 @@ public final class HTTPServer: @unchecked Sendable {
         self.configuration = configuration
         self.router = router
         self.logger = logger
+        refusedSockets = LingeringCloser(timeout: configuration.lingerTimeout)
     }
+
+    /// Number of refused connections being drained before they close.
+    var lingeringCount: Int { refusedSockets.count }
 
     /// The bound port (the real one when the configuration asked for port 0); 0 before `start()`.
     public var port: Int {
@@ -135,6 +141,7 @@ public final class HTTPServer: @unchecked Sendable {
         state = .stopped
         lock.broadcast()
         lock.unlock()
+        refusedSockets.stop()
         logger.info("stopped")
     }
 
@@ -237,8 +244,7 @@ public final class HTTPServer: @unchecked Sendable {
         bytes += body
         bytes.withUnsafeBytes { POSIX.sendWithoutBlocking(fd, $0) }
         POSIX.shutdownWrite(fd)
-        POSIX.discardQueuedInput(fd)
-        POSIX.close(fd)
+        refusedSockets.close(fd)
         logger.warning("connection refused", metadata: ["reason": "\(error.code)"])
     }
 }

@@ -68,13 +68,13 @@ enum Fixture {
         return spec
     }
 
-    static func run(_ spec: FineTuneSpec, base: URL, checkpoint: URL? = nil, count: Int = 160,
+    static func run(_ spec: FineTuneSpec, base: URL, checkpoint: URL? = nil, count: Int = 160, datasetSeed: UInt64 = 5,
                     materializedLimit: Int = 512 << 20,
                     progress: (FineTuneProgress) -> Void = { _ in }, isCancelled: () -> Bool = { false }) throws
         -> (FineTuneResult, ModelFolder)
     {
         let output = temporaryDirectory("out")
-        var run = FineTuneRun(base: base, dataset: .datasets(training: dataset(count: count, seed: 5), validation: nil),
+        var run = FineTuneRun(base: base, dataset: .datasets(training: dataset(count: count, seed: datasetSeed), validation: nil),
                               spec: spec, outputDirectory: output, checkpointDirectory: checkpoint,
                               context: ComputeContext(threads: 2))
         run.materializedLimit = materializedLimit
@@ -162,6 +162,65 @@ enum Fixture {
         for (key, value) in reference.graph.stateDict() {
             #expect(model.graph.stateDict()[key]?.scalars == value.scalars, "\(key) differs after resuming")
         }
+    }
+
+    @Test func aCheckpointOfOtherDataIsRefused() throws {
+        let base = try Fixture.baseModel()
+        let spec = Fixture.spec(epochs: 4)
+        let checkpoint = Fixture.temporaryDirectory("ck3")
+        var checks = 0
+        #expect(throws: FineTuneCancelled.self) {
+            _ = try Fixture.run(spec, base: base, checkpoint: checkpoint, isCancelled: { checks += 1; return checks > 20 })
+        }
+        #expect {
+            _ = try Fixture.run(spec, base: base, checkpoint: checkpoint, datasetSeed: 6)
+        } throws: { error in
+            "\(error)".contains("another spec or dataset")
+        }
+        #expect(try Fixture.run(spec, base: base, checkpoint: checkpoint).0.resumedFromEpoch == 2)
+    }
+
+    /// The resume check's digest reads what is stored (file bytes, in-memory pixels) and changes with any of it.
+    @Test func datasetHashFollowsTheStoredData() throws {
+        let folder = Fixture.temporaryDirectory("hash")
+        var generator = SeededGenerator(seed: 3)
+        let files = try (0..<6).map { n -> URL in
+            let url = folder.appendingPathComponent("\(n).bin")
+            try Data((0..<(1000 + n * 37)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }).write(to: url)
+            return url
+        }
+        func dataset(labels: [Int] = [0, 1, 0, 1, 0, 1]) -> Dataset {
+            Dataset(identifier: "files", classNames: ["a", "b"], samples: zip(files, labels).map {
+                Sample(label: $1, source: .file($0), name: $0.lastPathComponent)
+            })
+        }
+        let spec = ImageData.InputSpec(channels: 3, height: 8, width: 8, mean: [0, 0, 0], std: [1, 1, 1])
+        func hash(_ set: Dataset, classes: [String] = ["a", "b"], spec: ImageData.InputSpec = spec) throws -> String {
+            try FineTuneRun.hash(classes: classes, sets: [set], spec: spec)
+        }
+        let reference = try hash(dataset())
+        #expect(try hash(dataset()) == reference)
+        #expect(try hash(dataset(labels: [1, 0, 0, 1, 0, 1])) != reference)
+        #expect(try hash(dataset(), classes: ["a", "c"]) != reference)
+        #expect(try hash(dataset(), spec: ImageData.InputSpec(channels: 3, height: 9, width: 8, mean: [0, 0, 0], std: [1, 1, 1])) != reference)
+        var bytes = try Data(contentsOf: files[4])
+        bytes[bytes.count - 1] ^= 1  // the last byte, in the digest's byte-wise tail
+        try bytes.write(to: files[4])
+        let tail = try hash(dataset())
+        bytes[8] ^= 1  // a byte inside a word
+        try bytes.write(to: files[4])
+        #expect(Set([reference, tail, try hash(dataset())]).count == 3)
+        try FileManager.default.removeItem(at: files[2])
+        #expect(throws: ImageDataError.self) { try hash(dataset()) }
+
+        let pixels = Fixture.dataset(count: 8, seed: 1)
+        var changed = pixels
+        if case .pixels(var image) = changed.samples[7].source {
+            image.pixels[99] &+= 1
+            changed.samples[7].source = .pixels(image)
+        }
+        #expect(try hash(pixels) == hash(Fixture.dataset(count: 8, seed: 1)))
+        #expect(try hash(changed) != hash(pixels))
     }
 
     @Test func sameSeedSameWeights() throws {
