@@ -58,7 +58,7 @@ public struct FineTuneRun {
         let baseModel = try ModelFolder.load(from: base, context: context)
         let (training, validation) = try loadData()
         let classes = training.classNames
-        let imageSpec = baseModel.manifest.input.imageSpec
+        let imageSpec = try baseModel.manifest.input.imageSpec()
         let plan = try TrainingPlan(base: baseModel, classes: classes.count, spec: spec, context: context)
 
         let trainImages = try Self.images(training, spec: imageSpec, materializedLimit: materializedLimit)

@@ -33,7 +33,7 @@ public struct FashionMNISTPretraining: Sendable {
     public func run(context: ComputeContext = ComputeContext(), report: (EpochReport) -> Void = { _ in }) throws
         -> ModelFolder
     {
-        let spec = Self.input.imageSpec
+        let spec = try Self.input.imageSpec()
         let trainSet = try IDXDataset.fashionMNIST(split: "train", folder: datasetFolder, classes: classes,
                                                    perClassLimit: perClassLimit)
         let testSet = try IDXDataset.fashionMNIST(split: "t10k", folder: datasetFolder, classes: classes)

@@ -129,11 +129,14 @@ public struct PadCropFlip: Sendable {
 }
 
 extension ModelManifest.InputSpec {
-    /// The ImageData form of a manifest's input spec (an unknown resize name stretches; the service refuses such
-    /// a model when it loads it).
-    public var imageSpec: ImageData.InputSpec {
-        ImageData.InputSpec(
-            channels: channels, height: height, width: width,
-            resize: ResizePolicy(name: resize) ?? .stretch, mean: mean, std: std, cropFraction: cropFraction ?? 1)
+    /// The ImageData form of a manifest's input spec; a resize name ImageData does not know is an error naming
+    /// the known ones (the engine keeps it as text, since it knows nothing of images).
+    public func imageSpec() throws -> ImageData.InputSpec {
+        guard let policy = ResizePolicy(name: resize) else {
+            throw FineTuneError.incompatibleModel(message: "model.json asks for the unknown resize policy '\(resize)'; "
+                + "use one of \(ResizePolicy.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return ImageData.InputSpec(channels: channels, height: height, width: width, resize: policy, mean: mean,
+                                   std: std, cropFraction: cropFraction ?? 1)
     }
 }

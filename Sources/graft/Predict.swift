@@ -19,7 +19,7 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         let folder = try ModelFolder.load(from: try modelFolder(model))
-        let spec = folder.manifest.input.imageSpec
+        let spec = try folder.manifest.input.imageSpec()
         let labels = folder.manifest.labels
         for path in images {
             do {

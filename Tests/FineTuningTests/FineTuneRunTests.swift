@@ -346,6 +346,23 @@ enum Fixture {
         #expect(try Self.field(of: spec) == field)
     }
 
+    @Test func unknownResizePolicyInTheBaseModelIsAnError() throws {
+        let base = try Fixture.baseModel()
+        let manifestURL = base.appendingPathComponent("model.json")
+        let text = try String(contentsOf: manifestURL, encoding: .utf8)
+        #expect(text.contains("\"resize\""))
+        try text.replacingOccurrences(of: "\"resize\" : \"resize\"", with: "\"resize\" : \"squash\"")
+            .replacingOccurrences(of: "\"resize\":\"resize\"", with: "\"resize\":\"squash\"")
+            .write(to: manifestURL, atomically: true, encoding: .utf8)
+        let run = FineTuneRun(base: base, dataset: .datasets(training: Fixture.dataset(count: 30, seed: 1), validation: nil),
+                              spec: Fixture.spec(), outputDirectory: Fixture.temporaryDirectory("o"))
+        #expect {
+            _ = try run.run()
+        } throws: { error in
+            "\(error)".contains("unknown resize policy 'squash'") && "\(error)".contains("shorter_side_then_center_crop")
+        }
+    }
+
     @Test func classWithoutImagesIsAnError() throws {
         let data = Fixture.dataset(count: 30, seed: 1, classes: 3)
         let withEmpty = Dataset(identifier: "x", classNames: data.classNames + ["empty"], samples: data.samples)

@@ -189,12 +189,10 @@ public final class Predictor: @unchecked Sendable {
         }
         let folder = URL(fileURLWithPath: record.path, isDirectory: true)
         let model = try load(record, context: context)
-        let input = model.manifest.input
-        guard ResizePolicy(name: input.resize) != nil else {
-            throw ServiceError.storage(message: "Model \(record.id) asks for the unknown resize policy "
-                + "'\(input.resize)' in \(folder.path)/model.json; use stretch or shorter_side_then_center_crop.")
+        let spec: ImageData.InputSpec
+        do { spec = try model.manifest.input.imageSpec() } catch {
+            throw ServiceError.storage(message: "Model \(record.id) in \(folder.path) cannot be used: \(error)")
         }
-        let spec = input.imageSpec
         let weights = folder.appendingPathComponent(ModelFolder.weightsName)
         let bytes = ((try? FileManager.default.attributesOfItem(atPath: weights.path)[.size]) as? NSNumber)?.intValue ?? 0
         let macs = (try? model.graph.summaryRows(inputShape: model.manifest.inputShape(batch: 1)))?
