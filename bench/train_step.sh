@@ -1,19 +1,33 @@
 #!/usr/bin/env bash
-# Times one full ResNet-8 training step (forward, cross-entropy, backward, SGD momentum; batch 128 of 28x28x1;
-# 2 threads) in Graft and in PyTorch in the same run — Debian's python3-torch and, when bench/setup_venv.sh has
-# made var/bench-venv, PyPI's torch — and prints Graft's time as a fraction of each (target: at most 0.5).
+# Times one full training step (forward, cross-entropy, backward, SGD momentum; every layer training; 2 threads)
+# in Graft and in PyTorch in the same run — Debian's python3-torch and, when bench/setup_venv.sh has made
+# var/bench-venv, PyPI's torch — and prints Graft's time as a fraction of each (target: at most 0.5).
+# Networks: ResNet-8 on 28x28x1, batch 128 (default), or EfficientNet-Lite0 on 3x224x224, batch 32.
 #
-#   bench/train_step.sh [--steps N]
+#   bench/train_step.sh [--steps N] [--model efficientnet-lite0]
 #
 # Environment: GRAFT (default .build/release/graft, built when missing); PYTHON (default /usr/bin/python3) and
 # VENV_PYTHON (default var/bench-venv/bin/python) for the two PyTorch builds. Graft's side is
-# `graft bench train-step --steps N --threads 2`, whose output holds "median <ms> ms/step" (or a JSON object
-# with "median_ms").
+# `graft bench train-step --steps N --threads 2 [--model M --batch 32]`, whose output holds
+# "median <ms> ms/step" (or a JSON object with "median_ms").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 steps=30
-if [[ "${1:-}" == "--steps" ]]; then steps="$2"; fi
+model=resnet8
+while (($#)); do
+    case "$1" in
+        --steps) steps="$2"; shift 2 ;;
+        --model) model="$2"; shift 2 ;;
+        *) echo "usage: bench/train_step.sh [--steps N] [--model resnet8|efficientnet-lite0]" >&2; exit 2 ;;
+    esac
+done
+graft_model=()
+if [[ "$model" != resnet8 ]]; then
+    [[ -f "Models/$model/weights.safetensors" ]] || {
+        echo "bench/train_step.sh: Models/$model has no weights; run scripts/fetch-efficientnet-lite0" >&2; exit 1; }
+    graft_model=(--model "$model" --batch 32)
+fi
 graft="${GRAFT:-.build/release/graft}"
 pythons=("${PYTHON:-/usr/bin/python3}")
 venv_python="${VENV_PYTHON:-var/bench-venv/bin/python}"
@@ -28,7 +42,7 @@ for python in "${pythons[@]}"; do
             "bench/setup_venv.sh makes the PyPI venv)" >&2
         continue
     fi
-    json=$("$python" bench/resnet8_step.py --steps "$steps" --threads 2 2>/dev/null)
+    json=$("$python" bench/train_step.py --model "$model" --steps "$steps" --threads 2 2>/dev/null)
     echo "pytorch ($python): $json"
     results+=("$json")
 done
@@ -40,7 +54,7 @@ if [[ ! -x "$graft" ]]; then
 fi
 errors=$(mktemp)
 trap 'rm -f "$errors"' EXIT
-if ! graft_output=$("$graft" bench train-step --steps "$steps" --threads 2 2>"$errors"); then
+if ! graft_output=$("$graft" bench train-step --steps "$steps" --threads 2 "${graft_model[@]}" 2>"$errors"); then
     echo "graft: 'graft bench train-step' is not available or failed:" >&2
     sed 's/^/  /' "$errors" >&2
     echo "graft: no figure; only PyTorch was timed" >&2

@@ -39,20 +39,35 @@ struct Bench: ParsableCommand {
 
     struct TrainStep: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "One ResNet-8 training step (forward, loss, backward, SGD update) on 28×28×1, batch 128.")
+            abstract: "One whole-network training step (forward, loss, backward, SGD update): ResNet-8 on 28×28×1, "
+                + "or a model folder's network on its input size.")
 
         @Option(help: "OpenMP threads of the compute lane.") var threads = ComputeContext.availableCores
         @Option(help: "Timed steps (after two warm-up steps).") var steps = 20
         @Option(help: "Batch size.") var batch = 128
+        @Option(help: "A model folder or base model name to train instead of the built-in ResNet-8 (every layer trains).")
+        var model: String?
         @Flag(help: "Print one JSON object (median_ms, best_ms, steps, threads, batch, cpu) instead of text.")
         var json = false
 
         func run() throws {
             let context = ComputeContext(threads: threads)
-            let graph = try Graph(nodes: Architectures.resnet8(), seed: 0, inputShape: [batch, 1, 28, 28], context: context)
+            let graph: Graph, shape: [Int], classes: Int, name: String
+            if let model {
+                let folder = try ModelFolder.load(from: try modelFolder(model), context: context)
+                graph = folder.graph
+                shape = folder.manifest.inputShape(batch: batch)
+                classes = max(1, folder.manifest.labels.count)
+                name = model
+            } else {
+                shape = [batch, 1, 28, 28]
+                graph = try Graph(nodes: Architectures.resnet8(), seed: 0, inputShape: shape, context: context)
+                classes = 10
+                name = "ResNet-8"
+            }
             var generator = SeededGenerator(seed: 2)
-            let x = Tensor(shape: [batch, 1, 28, 28], scalars: (0..<(batch * 784)).map { _ in generator.nextGaussian() })
-            let labels = (0..<batch).map { _ in Int(generator.next() % 10) }
+            let x = Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in generator.nextGaussian() })
+            let labels = (0..<batch).map { _ in Int(generator.next() % UInt64(classes)) }
             let loss = SoftmaxCrossEntropy()
             let parameters = graph.namedParameters()
             let optimizer = SGD(learningRate: 0.01, momentum: 0.9)
@@ -76,15 +91,16 @@ struct Bench: ParsableCommand {
             if json {
                 let object: [String: Any] = [
                     "median_ms": times[times.count / 2], "best_ms": times[0], "steps": steps, "threads": threads,
-                    "batch": batch, "cpu": cpuModel(), "loss": Double(last),
+                    "batch": batch, "cpu": cpuModel(), "loss": Double(last), "model": name,
                 ]
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
                 return
             }
             print("CPU: \(cpuModel()), \(threads) thread(s), oneDNN \(OneDNN.version)")
-            print(String(format: "ResNet-8 train step, batch %d, 28×28×1: median %.2f ms/step, best %.2f ms (%d steps, loss %.3f)",
-                         batch, times[times.count / 2], times[0], steps, last))
+            print(String(format: "%@ train step, batch %d, %@: median %.2f ms/step, best %.2f ms (%d steps, loss %.3f)",
+                         name, batch, shape.dropFirst().map(String.init).joined(separator: "×"), times[times.count / 2],
+                         times[0], steps, last))
         }
     }
 }

@@ -1,16 +1,21 @@
 #!/usr/bin/python3
-"""Times one full PyTorch training step of Graft's benchmark ResNet-8 and prints the result as JSON.
+"""Times one full PyTorch training step of a benchmark network and prints the result as JSON.
 
-One step = forward, softmax cross-entropy loss, backward, SGD-with-momentum update, on a batch of 128
-grey 28x28 images, with torch.set_num_threads(2) (the machine's cores). Warm-up steps run first; the
-figure reported is the median over the timed steps. Run with Debian's python3-torch:
+One step = forward, softmax cross-entropy loss, backward, SGD-with-momentum update, every layer training, with
+torch.set_num_threads(2) (the machine's cores). Networks: Graft's benchmark ResNet-8 on grey 28x28 images
+(default batch 128), or EfficientNet-Lite0 on 3x224x224 (the nn.Module of Graft's parity fixtures, randomly
+initialised: the weights do not change the step's cost). Warm-up steps run first; the figure reported is the
+median over the timed steps. Run with Debian's python3-torch or the PyPI torch of bench/setup_venv.sh:
 
-    /usr/bin/python3 bench/resnet8_step.py [--batch 128] [--warmup 5] [--steps 30] [--threads 2]
+    /usr/bin/python3 bench/train_step.py [--model resnet8|efficientnet-lite0] [--batch N] [--warmup 5]
+                                         [--steps 30] [--threads 2]
 """
 import argparse
 import json
+import os
 import platform
 import statistics
+import sys
 import time
 
 import torch
@@ -68,7 +73,8 @@ def cpu_model():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--model", choices=["resnet8", "efficientnet-lite0"], default="resnet8")
+    parser.add_argument("--batch", type=int, default=None, help="default 128 for resnet8, 32 for efficientnet-lite0")
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--threads", type=int, default=2)
@@ -76,10 +82,19 @@ def main():
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    model = ResNet8().train()
+    if args.model == "resnet8":
+        batch = args.batch or 128
+        model, shape, classes = ResNet8(), [batch, 1, 28, 28], 10
+    else:
+        batch = args.batch or 32
+        fixtures = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "NeuralNetworkTests", "Fixtures")
+        sys.path.insert(0, fixtures)
+        from efficientnet_lite0_reference import EfficientNetLite0
+        model, shape, classes = EfficientNetLite0(), [batch, 3, 224, 224], 1000
+    model.train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    images = torch.randn(args.batch, 1, 28, 28)
-    labels = torch.randint(0, 10, (args.batch,))
+    images = torch.randn(*shape)
+    labels = torch.randint(0, classes, (batch,))
 
     def step():
         optimizer.zero_grad(set_to_none=False)
@@ -99,8 +114,8 @@ def main():
     print(json.dumps({
         "framework": "pytorch",
         "version": torch.__version__,
-        "model": "resnet8",
-        "input": [args.batch, 1, 28, 28],
+        "model": args.model,
+        "input": shape,
         "threads": args.threads,
         "warmup_steps": args.warmup,
         "timed_steps": args.steps,
