@@ -4,7 +4,8 @@ import Foundation
 import ImageData
 import NeuralNetwork
 
-/// `graft predict <model> <images…>`: the top-k labels and probabilities for each image.
+/// `graft predict <model> <images…>`: the top-k labels and probabilities for each image; exits non-zero when an
+/// image cannot be classified.
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Classify images with a model folder (top-k per image).")
 
@@ -21,6 +22,7 @@ struct Predict: ParsableCommand {
         let folder = try ModelFolder.load(from: try modelFolder(model))
         let spec = try folder.manifest.input.imageSpec()
         let labels = folder.manifest.labels
+        var failures = 0
         for path in images {
             do {
                 let image = try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: path), options: spec.decodeOptions())
@@ -33,8 +35,13 @@ struct Predict: ParsableCommand {
                 }
                 print("\(path): \(text.joined(separator: ", "))")
             } catch {
-                print("\(path): error: \(error)")
+                // the other images are still classified; the exit status tells a script that one was not
+                failures += 1
+                FileHandle.standardError.write(Data("\(path): error: \(error)\n".utf8))
             }
+        }
+        if failures > 0 {
+            throw CommandError("\(failures) of \(images.count) image\(images.count == 1 ? "" : "s") could not be classified")
         }
     }
 }

@@ -45,6 +45,15 @@ import Testing
                                     in: directory.url)
         #expect(byPath.output == named.output)
 
+        // an image that is not one: the good image is still classified, the bad one named, and the status fails
+        let bogus = directory.url.appendingPathComponent("not-an-image.jpg")
+        try Data("GIF89a, not a JPEG at all".utf8).write(to: bogus)
+        let mixed = try Self.graft(["predict", "fmnist-resnet8", image.path, bogus.path], in: directory.url,
+                                   environment: ["GRAFT_RESOURCES": resources])
+        #expect(mixed.status != 0)
+        #expect(mixed.output.contains(image.path + ": ") && mixed.output.contains("not-an-image.jpg"), "\(mixed.output)")
+        #expect(mixed.output.contains("only JPEG and PNG") && mixed.output.contains("1 of 2 images"), "\(mixed.output)")
+
         let unknown = try Self.graft(["predict", "no-such-model", image.path], in: directory.url,
                                      environment: ["GRAFT_RESOURCES": resources])
         #expect(unknown.status != 0)
