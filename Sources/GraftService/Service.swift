@@ -68,8 +68,10 @@ public final class Service: @unchecked Sendable {
         let workers = WorkerPool(store: store, runner: runner, configuration: poolConfiguration, logger: logger)
         self.workers = workers
         // Predictions keep to one thread while a job trains and use every core when none does.
+        let cores = ComputeContext.availableCores
         predictor = Predictor(store: store, context: ComputeContext(threads: 1),
-                              idleContext: ComputeContext.availableCores > 1 ? ComputeContext() : nil,
+                              idleLanes: (1..<max(1, cores)).map { _ in ComputeContext(threads: 1) },
+                              wideContext: cores > 1 ? ComputeContext() : nil,
                               isTrainingActive: { workers.isBusy })
         baseModels = try BaseModelCatalog(directory: baseModelsDirectory).synchronize(into: store)
         for skipped in baseModels.skipped {

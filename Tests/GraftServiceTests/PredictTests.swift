@@ -64,9 +64,10 @@ import Testing
         #expect(harness.service.predictor.cachedModelIDs == ["tiny-resnet"])
     }
 
-    /// With no job training, predictions use the wide idle lane (a second copy of the model, plans for its thread
-    /// count); while one trains, the one-thread lane. Both give the same answers.
-    @Test func idlePredictionsUseTheWideLaneWithTheSameAnswers() throws {
+    /// With no job training, a lone request uses the wide lane (a second copy of the model, plans for its thread
+    /// count) and concurrent ones spread over the one-thread lanes; while a job trains, only lane 0 runs. Every lane
+    /// gives the same answers.
+    @Test func idlePredictionsUseTheOtherLanesWithTheSameAnswers() throws {
         final class Flag: @unchecked Sendable {
             let lock = NSLock()
             var training = false
@@ -77,23 +78,50 @@ import Testing
         let images = try Self.prepare(harness).prefix(5).map { try Data(contentsOf: $0) }
         let flag = Flag()
         let predictor = Predictor(store: harness.service.store, context: ComputeContext(threads: 1),
-                                  idleContext: ComputeContext(threads: 2), wideLaneMinimumMACs: 0,
-                                  isTrainingActive: { flag.get() })
+                                  idleLanes: [ComputeContext(threads: 1)], wideContext: ComputeContext(threads: 2),
+                                  wideLaneMinimumMACs: 0, isTrainingActive: { flag.get() })
         #expect(predictor.currentThreads == 2)
         let idle = try predictor.predict(modelID: "tiny-resnet", images: Array(images), topK: 5)
         #expect(predictor.wideModelIDs == ["tiny-resnet"], "an idle prediction loads the model on the wide lane")
+        #expect(predictor.runsPerLane == [0, 0, 1])
+
+        // concurrent requests: each answer equals the lone one, and the second one-thread lane takes part
+        let lock = NSLock()
+        nonisolated(unsafe) var answers: [(Prediction, Prediction)] = []
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            for round in 0..<10 {
+                let index = (worker + round) % images.count
+                if let answer = try? predictor.predict(modelID: "tiny-resnet", images: [images[index]], topK: 5) {
+                    lock.lock()
+                    answers.append((answer[0], idle[index]))
+                    lock.unlock()
+                }
+            }
+        }
+        #expect(answers.count == 80)
+        for (a, b) in answers { Self.expectSame(a, b) }
+        #expect(predictor.runsPerLane[1] > 0, "concurrent idle requests use the second lane: \(predictor.runsPerLane)")
+
         flag.set(true)
         #expect(predictor.currentThreads == 1)
-        let busy = try predictor.predict(modelID: "tiny-resnet", images: Array(images), topK: 5)
-        #expect(idle.count == 5 && busy.count == 5)
-        for (a, b) in zip(idle, busy) {
-            #expect(a.candidates.map(\.label) == b.candidates.map(\.label))
-            for (x, y) in zip(a.candidates, b.candidates) { #expect(abs(x.probability - y.probability) < 1e-5) }
+        let before = predictor.runsPerLane
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            _ = try? predictor.predict(modelID: "tiny-resnet", images: Array(images), topK: 5)
         }
-        // the service itself wires the idle lane to its worker pool, and keeps a model this small on one thread
+        let busy = try predictor.predict(modelID: "tiny-resnet", images: Array(images), topK: 5)
+        #expect(predictor.runsPerLane[0] == before[0] + 5 && Array(predictor.runsPerLane[1...]) == Array(before[1...]),
+                "while a job trains only lane 0 runs: \(before) then \(predictor.runsPerLane)")
+        for (a, b) in zip(idle, busy) { Self.expectSame(a, b) }
+
+        // the service itself wires the lanes to its worker pool, and keeps a model this small off the wide lane
         #expect(harness.service.predictor.currentThreads == (ComputeContext.availableCores > 1 ? ComputeContext.availableCores : 1))
         _ = try harness.service.predictor.predict(modelID: "tiny-resnet", images: [images[0]], topK: 1)
         #expect(harness.service.predictor.wideModelIDs.isEmpty)
+    }
+
+    static func expectSame(_ a: Prediction, _ b: Prediction) {
+        #expect(a.candidates.map(\.label) == b.candidates.map(\.label))
+        for (x, y) in zip(a.candidates, b.candidates) { #expect(abs(x.probability - y.probability) < 1e-5) }
     }
 
     @Test func rawImageBodiesAndBadRequests() throws {

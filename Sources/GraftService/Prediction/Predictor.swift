@@ -18,25 +18,31 @@ public struct Prediction: Equatable, Sendable {
 
 /// Runs predictions. Models are loaded once and kept in an LRU cache bounded by the size of their weights.
 ///
-/// A `Graph` caches per-run state and a `ComputeContext` serves one thread at a time, so predictions run one
-/// batch at a time on their own lane (by default one thread, leaving the other core to training). With an idle
-/// lane configured, a prediction made while no job trains and no other request is being served uses it instead
-/// (every core): a second copy of the model whose plans are compiled for that thread count, loaded the first time
-/// it is needed. Under concurrent requests the one-thread lane stays faster: the other core decodes images. Small
-/// models (under `wideLaneMinimumMACs` per image, such as the 28×28 default) always use the one-thread lane:
-/// measured with 8 clients on 2 cores, the wide lane cost the default model 10–20 % of its requests/s, while a
-/// lone EfficientNet-Lite0 request went from 7.7 to 5.3–6.2 ms at the median.
+/// A `Graph` caches per-run state and a `ComputeContext` serves one thread at a time, so each compute lane runs
+/// one batch at a time on its own copy of the model (plans compiled for its thread count, loaded the first time
+/// the lane needs it). Lane 0 is one thread and always available: while a job trains, predictions keep to it and
+/// leave the other cores to training. While no job trains:
+/// - a request of a large model (at least `wideLaneMinimumMACs` per image) that is alone uses the wide lane, every
+///   core on one forward pass: a lone EfficientNet-Lite0 request went from 7.7 to 5.4 ms at the median;
+/// - concurrent requests spread over the one-thread idle lanes as well, one per core, each decoding its images
+///   and running its network on its own core (two one-thread EfficientNet-Lite0 passes side by side ran 482
+///   images/s in all, the wide lane 457).
+/// Small models (such as the 28×28 default) never use the wide lane: measured with 8 clients on 2 cores, it cost
+/// them 10–20 % of their requests/s.
 public final class Predictor: @unchecked Sendable {
     private struct Entry {
-        var model: ModelFolder
-        /// The same model on the idle lane.
-        var wideModel: ModelFolder?
+        /// The model on each lane that has run it, by lane index (`lanes.count` is the wide lane).
+        var models: [Int: ModelFolder]
         var spec: ImageData.InputSpec
-        /// Multiply-accumulates of one image's forward pass: only large models gain from a second thread.
+        var labels: [String]
+        /// Multiply-accumulates of one image's forward pass: only large models gain from the wide lane.
         var macsPerImage: Int
-        var bytes: Int
+        /// The weights file's size; the entry counts it once per loaded copy.
+        var weightBytes: Int
         var weightsHash: String
         var lastUse: UInt64
+
+        var bytes: Int { weightBytes * max(1, models.count) }
     }
 
     let store: Store
@@ -44,48 +50,62 @@ public final class Predictor: @unchecked Sendable {
     public let maximumCachedBytes: Int
     /// The most images in one request.
     public let maximumBatch: Int
-    private let context: ComputeContext
-    private let idleContext: ComputeContext?
+    /// Models below this many multiply-accumulates per image never use the wide lane.
+    public let wideLaneMinimumMACs: Int
+    /// Lane 0, then the idle one-thread lanes, then the wide lane if any.
+    private let lanes: [ComputeContext]
+    private let narrowLaneCount: Int
+    private let hasWideLane: Bool
     private let isTrainingActive: @Sendable () -> Bool
-    private let lock = NSLock()
+    /// Guards everything below; signalled when a lane is released.
+    private let condition = NSCondition()
     private var cache: [String: Entry] = [:]
     private var clock: UInt64 = 0
-    /// Requests inside `predict` now (guarded by `lock`).
+    private var busy: [Bool]
+    private var runs: [Int]
+    /// Requests inside `predict` now.
     private var inFlight = 0
+    /// Tickets of the requests waiting for a lane, oldest first.
+    private var waiting: [UInt64] = []
+    private var nextTicket: UInt64 = 0
 
     /// - Parameters:
-    ///   - context: the prediction lane while jobs train.
-    ///   - idleContext: a wider lane for when `isTrainingActive()` is false; nil keeps to `context`.
+    ///   - context: lane 0, the lane predictions keep to while jobs train.
+    ///   - idleLanes: more lanes (one thread each, as a rule) for concurrent requests while no job trains.
+    ///   - wideContext: a lane of every core for a lone request of a large model while no job trains; nil for none.
     public init(store: Store, maximumCachedBytes: Int = 512 << 20, maximumBatch: Int = 64,
-                context: ComputeContext = ComputeContext(threads: 1), idleContext: ComputeContext? = nil,
-                wideLaneMinimumMACs: Int = 50_000_000, isTrainingActive: @escaping @Sendable () -> Bool = { true }) {
-        self.wideLaneMinimumMACs = wideLaneMinimumMACs
+                context: ComputeContext = ComputeContext(threads: 1), idleLanes: [ComputeContext] = [],
+                wideContext: ComputeContext? = nil, wideLaneMinimumMACs: Int = 50_000_000,
+                isTrainingActive: @escaping @Sendable () -> Bool = { true }) {
         self.store = store
         self.maximumCachedBytes = maximumCachedBytes
         self.maximumBatch = maximumBatch
-        self.context = context
-        self.idleContext = idleContext
+        self.wideLaneMinimumMACs = wideLaneMinimumMACs
+        lanes = [context] + idleLanes + (wideContext.map { [$0] } ?? [])
+        narrowLaneCount = 1 + idleLanes.count
+        hasWideLane = wideContext != nil
         self.isTrainingActive = isTrainingActive
+        busy = Array(repeating: false, count: lanes.count)
+        runs = Array(repeating: 0, count: lanes.count)
     }
 
-    /// The thread count a prediction arriving now, alone, would run with.
+    /// The thread count a prediction arriving now, alone, of a large model would run with.
     public var currentThreads: Int {
-        if let idleContext, !isTrainingActive() { return idleContext.threads }
-        return context.threads
+        if hasWideLane, !isTrainingActive() { return lanes[narrowLaneCount].threads }
+        return lanes[0].threads
     }
 
-    /// The ids of the models loaded now with a copy on the idle lane.
+    /// Batches run so far on each lane: lane 0, the idle lanes, then the wide lane.
+    public var runsPerLane: [Int] { locked { runs } }
+
+    /// The ids of the models loaded now with a copy on the wide lane.
     public var wideModelIDs: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return cache.filter { $0.value.wideModel != nil }.map(\.key).sorted()
+        locked { cache.filter { $0.value.models[narrowLaneCount] != nil }.map(\.key).sorted() }
     }
 
     /// The ids of the models loaded now, least recently used first.
     public var cachedModelIDs: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return cache.sorted { $0.value.lastUse < $1.value.lastUse }.map(\.key)
+        locked { cache.sorted { $0.value.lastUse < $1.value.lastUse }.map(\.key) }
     }
 
     /// The top `topK` labels of each image, in order. Errors name the image (by index) or the model.
@@ -99,10 +119,10 @@ public final class Predictor: @unchecked Sendable {
             throw ServiceError.invalid(field: "top_k", message: "top_k must be from 1 to 1000; got \(topK).")
         }
         let record = try store.model(id: modelID)
-        let alone = withLock { () -> Bool in inFlight += 1; return inFlight == 1 }
-        defer { withLock { inFlight -= 1 } }
-        let (entry, wide) = try withLock { try loaded(record, wide: alone && idleContext != nil && !isTrainingActive()) }
-        // Decoding and resizing run on the request's own thread, outside the lock: only the network is serialised.
+        locked { inFlight += 1 }
+        defer { locked { inFlight -= 1 } }
+        let entry = try loaded(record)
+        // Decoding and resizing run on the request's own thread before it takes a lane.
         var prepared: [ByteImage] = []
         for (index, data) in images.enumerated() {
             do {
@@ -115,11 +135,15 @@ public final class Predictor: @unchecked Sendable {
         }
         let logits: Tensor
         do {
-            logits = try withLock { try Self.run(wide ? entry.wideModel! : entry.model, entry.spec, prepared) }
+            logits = try onLane(for: record, macsPerImage: entry.macsPerImage) { model in
+                try Self.run(model, entry.spec, prepared)
+            }
+        } catch let error as ServiceError {
+            throw error
         } catch {
             throw ServiceError.storage(message: "Model \(modelID) failed to run: \(error).")
         }
-        let labels = entry.model.manifest.labels
+        let labels = entry.labels
         let classes = logits.shape.last ?? 0
         guard logits.shape.count == 2, logits.shape[0] == images.count, classes == labels.count else {
             throw ServiceError.storage(message: "Model \(modelID) produced \(logits.shape) for \(images.count) "
@@ -140,9 +164,6 @@ public final class Predictor: @unchecked Sendable {
     /// best images/s measured on 2 cores; batch 1 is the latency path.
     static let planBatchSizes = [4, 1]
 
-    /// Models below this many multiply-accumulates per image stay on the one-thread lane.
-    public let wideLaneMinimumMACs: Int
-
     /// Logits of `images` (prepared to the model's size), in chunks of the prebuilt batch sizes.
     private static func run(_ model: ModelFolder, _ spec: ImageData.InputSpec, _ images: [ByteImage]) throws -> Tensor {
         var scalars: [Float] = []
@@ -158,10 +179,63 @@ public final class Predictor: @unchecked Sendable {
         return Tensor(shape: [images.count, classes], scalars: scalars)
     }
 
-    private func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
+    /// The lane a request may take now, if any. Call with the lock held.
+    private func freeLane(macsPerImage: Int) -> Int? {
+        let training = isTrainingActive()
+        if hasWideLane, !training, inFlight == 1, macsPerImage >= wideLaneMinimumMACs, !busy.contains(true) {
+            return narrowLaneCount
+        }
+        if hasWideLane, busy[narrowLaneCount] { return nil }
+        return (0..<(training ? 1 : narrowLaneCount)).first { !busy[$0] }
+    }
+
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        condition.lock()
+        defer { condition.unlock() }
         return try body()
+    }
+
+    /// Waits for a lane this request may use, runs `body` with the model's copy on it (loading that copy the first
+    /// time), and releases the lane. While a job trains only lane 0 is used; otherwise the wide lane when the
+    /// request is alone and the model large, else any free one-thread lane.
+    private func onLane<T>(for record: ModelRecord, macsPerImage: Int, _ body: (ModelFolder) throws -> T) throws -> T {
+        condition.lock()
+        // Lanes go to waiting requests in arrival order: without it, whichever waiter wakes first wins and the
+        // slowest request of a busy minute waits several turns (p99 of 8 clients rose by half).
+        let ticket = nextTicket
+        nextTicket += 1
+        waiting.append(ticket)
+        var lane: Int
+        while true {
+            if waiting.first == ticket, let free = freeLane(macsPerImage: macsPerImage) {
+                lane = free
+                waiting.removeFirst()
+                // the next in line may find another lane free
+                condition.broadcast()
+                break
+            }
+            condition.wait()
+        }
+        busy[lane] = true
+        runs[lane] += 1
+        let existing = cache[record.id].flatMap { $0.weightsHash == record.weightsHash ? $0.models[lane] : nil }
+        condition.unlock()
+        defer {
+            condition.lock()
+            busy[lane] = false
+            condition.broadcast()
+            condition.unlock()
+        }
+        if let existing { return try body(existing) }
+        let model = try load(record, context: lanes[lane])
+        locked {
+            if var entry = cache[record.id], entry.weightsHash == record.weightsHash {
+                entry.models[lane] = model
+                cache[record.id] = entry
+                evict(keeping: record.id)
+            }
+        }
+        return try body(model)
     }
 
     /// softmax(z)_i = exp(z_i − max z) / Σ_j exp(z_j − max z), in Double (shifting by the max avoids overflow).
@@ -172,23 +246,19 @@ public final class Predictor: @unchecked Sendable {
         return exponentials.map { $0 / total }
     }
 
-    /// The cached model for `record` (loading it, and evicting others, when needed) and whether to run it on the
-    /// idle lane: when `wide` is asked for and the model is large enough. Call with `lock` held.
-    private func loaded(_ record: ModelRecord, wide: Bool) throws -> (Entry, wide: Bool) {
-        clock += 1
-        if var entry = cache[record.id], entry.weightsHash == record.weightsHash {
+    /// The cache entry of `record`, loading the model on lane 0 (and evicting others) when it is not cached.
+    /// Loading runs outside the lock: predictions of other models go on meanwhile.
+    private func loaded(_ record: ModelRecord) throws -> Entry {
+        let cached: Entry? = locked {
+            clock += 1
+            guard var entry = cache[record.id], entry.weightsHash == record.weightsHash else { return nil }
             entry.lastUse = clock
-            let useWide = wide && entry.macsPerImage >= wideLaneMinimumMACs
-            if useWide, entry.wideModel == nil, let idleContext {
-                entry.wideModel = try load(record, context: idleContext)
-                entry.bytes *= 2
-            }
             cache[record.id] = entry
-            evict(keeping: record.id)
-            return (entry, useWide)
+            return entry
         }
+        if let cached { return cached }
         let folder = URL(fileURLWithPath: record.path, isDirectory: true)
-        let model = try load(record, context: context)
+        let model = try load(record, context: lanes[0])
         let spec: ImageData.InputSpec
         do { spec = try model.manifest.input.imageSpec() } catch {
             throw ServiceError.storage(message: "Model \(record.id) in \(folder.path) cannot be used: \(error)")
@@ -197,16 +267,15 @@ public final class Predictor: @unchecked Sendable {
         let bytes = ((try? FileManager.default.attributesOfItem(atPath: weights.path)[.size]) as? NSNumber)?.intValue ?? 0
         let macs = (try? model.graph.summaryRows(inputShape: model.manifest.inputShape(batch: 1)))?
             .reduce(0) { $0 + $1.macs } ?? 0
-        var entry = Entry(model: model, spec: spec, macsPerImage: macs, bytes: bytes, weightsHash: record.weightsHash,
-                          lastUse: clock)
-        let useWide = wide && macs >= wideLaneMinimumMACs
-        if useWide, let idleContext {
-            entry.wideModel = try load(record, context: idleContext)
-            entry.bytes *= 2
+        return locked {
+            // Another request may have loaded it meanwhile: keep the first.
+            if let entry = cache[record.id], entry.weightsHash == record.weightsHash { return entry }
+            let entry = Entry(models: [0: model], spec: spec, labels: model.manifest.labels, macsPerImage: macs,
+                              weightBytes: bytes, weightsHash: record.weightsHash, lastUse: clock)
+            cache[record.id] = entry
+            evict(keeping: record.id)
+            return entry
         }
-        cache[record.id] = entry
-        evict(keeping: record.id)
-        return (entry, useWide)
     }
 
     /// The model folder of `record` on `context`, with its plans for the prebuilt batch sizes compiled and warmed.
