@@ -80,7 +80,11 @@ final class Plan {
         self.runsBackward = runsBackward
         outputs = Array(repeating: nil, count: steps.count)
         outputGradient = try Memory(.plain(shapes[graph.outputIndex]))
-        if key.mode == .inference && graph.sharesInferenceStorage { arena = try shareActivationStorage() }
+        if key.mode == .inference && graph.sharesInferenceStorage {
+            arena = try shareActivationStorage()
+            // The separate buffers just freed would otherwise stay resident (see releaseFreedPages).
+            if arena != nil { Memory.releaseFreedPages() }
+        }
     }
 
     /// Inference-mode fusions, found once per plan:

@@ -52,6 +52,11 @@ public final class Memory {
 
     deinit { dnnl_memory_destroy(handle) }
 
+    /// Returns the free pages of the process heap to the system. malloc keeps large freed blocks in its heap once
+    /// its mmap threshold has grown, so buffers dropped for good (separate activations moved into an arena) would
+    /// otherwise stay resident.
+    public static func releaseFreedPages() { _ = malloc_trim(0) }
+
     var dataPointer: UnsafeMutableRawPointer {
         var pointer: UnsafeMutableRawPointer?
         dnnl_memory_get_data_handle(handle, &pointer)
