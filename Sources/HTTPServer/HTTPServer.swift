@@ -35,6 +35,9 @@ public final class HTTPServer: @unchecked Sendable {
     private var acceptThreadDone = false
     /// Drains refused connections before closing them, off the accept thread.
     private let refusedSockets: LingeringCloser
+    /// Refusals not yet logged, and when the last log line was written (accept thread only).
+    private var refusedSinceLog = 0
+    private var lastRefusalLog = -Double.infinity
     /// A random prefix making request ids unique across restarts.
     let instancePrefix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
 
@@ -245,6 +248,14 @@ public final class HTTPServer: @unchecked Sendable {
         bytes.withUnsafeBytes { POSIX.sendWithoutBlocking(fd, $0) }
         POSIX.shutdownWrite(fd)
         refusedSockets.close(fd)
-        logger.warning("connection refused", metadata: ["reason": "\(error.code)"])
+        // Only the accept thread runs this. A flood refuses thousands a second: log at most one line a second.
+        refusedSinceLog += 1
+        let now = POSIX.monotonicSeconds()
+        if now - lastRefusalLog >= 1 {
+            // count: refusals since the previous such line, this one included
+            logger.warning("connections refused", metadata: ["reason": "\(error.code)", "count": "\(refusedSinceLog)"])
+            lastRefusalLog = now
+            refusedSinceLog = 0
+        }
     }
 }
