@@ -18,6 +18,8 @@ public struct ServiceConfiguration: Sendable {
     public var datasetRoot: URL?
     /// The largest dataset archive accepted.
     public var maxUploadBytes: Int = 2 << 30
+    /// The memory models loaded for predictions may hold, all their copies counted; least recently used first out.
+    public var modelCacheBytes: Int = 1 << 30
 
     public init(dataDirectory: URL = URL(fileURLWithPath: "var", isDirectory: true), resourcesRoot: URL? = nil) {
         self.dataDirectory = dataDirectory
@@ -69,7 +71,8 @@ public final class Service: @unchecked Sendable {
         self.workers = workers
         // Predictions keep to one thread while a job trains and use every core when none does.
         let cores = ComputeContext.availableCores
-        predictor = Predictor(store: store, context: ComputeContext(threads: 1),
+        predictor = Predictor(store: store, maximumCachedBytes: configuration.modelCacheBytes,
+                              context: ComputeContext(threads: 1),
                               idleLanes: (1..<max(1, cores)).map { _ in ComputeContext(threads: 1) },
                               wideContext: cores > 1 ? ComputeContext() : nil,
                               isTrainingActive: { workers.isBusy })

@@ -25,11 +25,14 @@ struct Serve: ParsableCommand {
     @Option(help: "Folder under which POST /datasets may name existing dataset folders.") var datasetRoot: String?
     @Option(help: "Base model used when a job names none.") var defaultBaseModel = "fmnist-resnet8"
     @Option(help: "Largest dataset upload accepted, in MiB.") var maxUploadMiB = 2048
+    @Option(help: "Memory the models loaded for predictions may hold, in MiB (least recently used ones are unloaded).")
+    var modelCacheMiB = 1024
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535.") }
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1.") }
         guard maxUploadMiB >= 1 else { throw ValidationError("--max-upload-mib must be at least 1.") }
+        guard modelCacheMiB >= 1 else { throw ValidationError("--model-cache-mib must be at least 1.") }
     }
 
     func run() throws {
@@ -39,6 +42,7 @@ struct Serve: ParsableCommand {
         configuration.workerCount = workers
         configuration.datasetRoot = datasetRoot.map { URL(fileURLWithPath: $0, isDirectory: true) }
         configuration.maxUploadBytes = maxUploadMiB << 20
+        configuration.modelCacheBytes = modelCacheMiB << 20
         let service = try Service(configuration: configuration, runner: FineTuningJobRunner())
         let environment = ProcessInfo.processInfo.environment
         let token = environment["GRAFT_API_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }

@@ -85,38 +85,79 @@ import Testing
         #expect(predictor.wideModelIDs == ["tiny-resnet"], "an idle prediction loads the model on the wide lane")
         #expect(predictor.runsPerLane == [0, 0, 1])
 
-        // concurrent requests: each answer equals the lone one, and the second one-thread lane takes part
-        let lock = NSLock()
-        nonisolated(unsafe) var answers: [(Prediction, Prediction)] = []
-        DispatchQueue.concurrentPerform(iterations: 8) { worker in
-            for round in 0..<10 {
-                let index = (worker + round) % images.count
-                if let answer = try? predictor.predict(modelID: "tiny-resnet", images: [images[index]], topK: 5) {
-                    lock.lock()
-                    answers.append((answer[0], idle[index]))
-                    lock.unlock()
-                }
+        // Two requests at once: the first holds lane 0 until the second has taken lane 1.
+        let lanes = Predictor(store: harness.service.store, context: ComputeContext(threads: 1),
+                              idleLanes: [ComputeContext(threads: 1)], isTrainingActive: { flag.get() })
+        let secondLaneTaken = DispatchSemaphore(value: 0)
+        let overlapped = NSLock()
+        nonisolated(unsafe) var sawOverlap = false
+        lanes.laneTaken = { lane in
+            if lane == 1 { secondLaneTaken.signal() }
+            if lane == 0, !flag.get(), secondLaneTaken.wait(timeout: .now() + 10) == .success {
+                overlapped.lock(); sawOverlap = true; overlapped.unlock()
             }
         }
-        #expect(answers.count == 80)
-        for (a, b) in answers { Self.expectSame(a, b) }
-        #expect(predictor.runsPerLane[1] > 0, "concurrent idle requests use the second lane: \(predictor.runsPerLane)")
+        nonisolated(unsafe) var answers: [[Prediction]] = [[], []]
+        let both = DispatchGroup()
+        for index in 0..<2 {  // two real threads: a queue on a loaded machine might run the two in turn
+            both.enter()
+            Thread {
+                let answer = try? lanes.predict(modelID: "tiny-resnet", images: [images[index]], topK: 5)
+                overlapped.lock(); answers[index] = answer ?? []; overlapped.unlock()
+                both.leave()
+            }.start()
+        }
+        both.wait()
+        #expect(sawOverlap, "the second request ran on lane 1 while the first held lane 0")
+        #expect(lanes.runsPerLane == [1, 1])
+        for index in 0..<2 {
+            #expect(answers[index].count == 1)
+            if let answer = answers[index].first { Self.expectSame(answer, idle[index]) }
+        }
 
+        // while a job trains only lane 0 runs, however many requests wait
         flag.set(true)
         #expect(predictor.currentThreads == 1)
-        let before = predictor.runsPerLane
         DispatchQueue.concurrentPerform(iterations: 4) { _ in
-            _ = try? predictor.predict(modelID: "tiny-resnet", images: Array(images), topK: 5)
+            _ = try? lanes.predict(modelID: "tiny-resnet", images: Array(images), topK: 5)
         }
-        let busy = try predictor.predict(modelID: "tiny-resnet", images: Array(images), topK: 5)
-        #expect(predictor.runsPerLane[0] == before[0] + 5 && Array(predictor.runsPerLane[1...]) == Array(before[1...]),
-                "while a job trains only lane 0 runs: \(before) then \(predictor.runsPerLane)")
+        let busy = try lanes.predict(modelID: "tiny-resnet", images: Array(images), topK: 5)
+        #expect(lanes.runsPerLane == [6, 1], "while a job trains only lane 0 runs: \(lanes.runsPerLane)")
         for (a, b) in zip(idle, busy) { Self.expectSame(a, b) }
 
         // the service itself wires the lanes to its worker pool, and keeps a model this small off the wide lane
         #expect(harness.service.predictor.currentThreads == (ComputeContext.availableCores > 1 ? ComputeContext.availableCores : 1))
         _ = try harness.service.predictor.predict(modelID: "tiny-resnet", images: [images[0]], topK: 1)
         #expect(harness.service.predictor.wideModelIDs.isEmpty)
+    }
+
+    /// The cache counts what each loaded copy holds (at least its weights file) and unloads the least recently
+    /// used models beyond its bound, never the one in use; an unloaded model loads again with the same answers.
+    @Test func modelCacheUnloadsTheLeastRecentlyUsed() throws {
+        let harness = try RouteHarness()
+        let images = try Self.prepare(harness).prefix(2).map { try Data(contentsOf: $0) }
+        let base = try harness.service.store.model(id: "tiny-resnet")
+        for id in ["copy-a", "copy-b"] {
+            try harness.service.store.insertModel(ModelRecord(id: id, name: id, kind: .fineTuned, path: base.path,
+                                                              weightsHash: base.weightsHash, labelsJSON: base.labelsJSON))
+        }
+        let weights = try #require(try FileManager.default.attributesOfItem(
+            atPath: base.path + "/weights.safetensors")[.size] as? NSNumber).intValue
+        let roomy = Predictor(store: harness.service.store, maximumCachedBytes: 1 << 40)
+        let first = try roomy.predict(modelID: "copy-a", images: images, topK: 3)
+        _ = try roomy.predict(modelID: "copy-b", images: images, topK: 3)
+        #expect(roomy.cachedModelIDs == ["copy-a", "copy-b"])
+        #expect(roomy.cachedBytes >= 2 * weights)
+
+        // room for one: each new model pushes the other out
+        let tight = Predictor(store: harness.service.store, maximumCachedBytes: 1)
+        _ = try tight.predict(modelID: "copy-a", images: images, topK: 3)
+        #expect(tight.cachedModelIDs == ["copy-a"])
+        _ = try tight.predict(modelID: "copy-b", images: images, topK: 3)
+        #expect(tight.cachedModelIDs == ["copy-b"])
+        let again = try tight.predict(modelID: "copy-a", images: images, topK: 3)
+        #expect(tight.cachedModelIDs == ["copy-a"])
+        for (a, b) in zip(first, again) { Self.expectSame(a, b) }
     }
 
     static func expectSame(_ a: Prediction, _ b: Prediction) {

@@ -37,16 +37,17 @@ public final class Predictor: @unchecked Sendable {
         var labels: [String]
         /// Multiply-accumulates of one image's forward pass: only large models gain from the wide lane.
         var macsPerImage: Int
-        /// The weights file's size; the entry counts it once per loaded copy.
-        var weightBytes: Int
+        /// What each copy holds in memory, by lane index (see `load`).
+        var copyBytes: [Int: Int]
         var weightsHash: String
         var lastUse: UInt64
 
-        var bytes: Int { weightBytes * max(1, models.count) }
+        var bytes: Int { copyBytes.values.reduce(0, +) }
     }
 
     let store: Store
-    /// The most weight bytes kept loaded; the least recently used models are dropped beyond it.
+    /// The most memory loaded models may hold (every copy: weights, plans, activations); the least recently used
+    /// models are dropped beyond it, but the model in use always stays.
     public let maximumCachedBytes: Int
     /// The most images in one request.
     public let maximumBatch: Int
@@ -65,6 +66,8 @@ public final class Predictor: @unchecked Sendable {
     private var runs: [Int]
     /// Requests inside `predict` now.
     private var inFlight = 0
+    /// Called with the lane index each time a request takes a lane, before it runs (tests hold lanes with it).
+    var laneTaken: (@Sendable (Int) -> Void)?
     /// Tickets of the requests waiting for a lane, oldest first.
     private var waiting: [UInt64] = []
     private var nextTicket: UInt64 = 0
@@ -73,7 +76,7 @@ public final class Predictor: @unchecked Sendable {
     ///   - context: lane 0, the lane predictions keep to while jobs train.
     ///   - idleLanes: more lanes (one thread each, as a rule) for concurrent requests while no job trains.
     ///   - wideContext: a lane of every core for a lone request of a large model while no job trains; nil for none.
-    public init(store: Store, maximumCachedBytes: Int = 512 << 20, maximumBatch: Int = 64,
+    public init(store: Store, maximumCachedBytes: Int = 1 << 30, maximumBatch: Int = 64,
                 context: ComputeContext = ComputeContext(threads: 1), idleLanes: [ComputeContext] = [],
                 wideContext: ComputeContext? = nil, wideLaneMinimumMACs: Int = 50_000_000,
                 isTrainingActive: @escaping @Sendable () -> Bool = { true }) {
@@ -102,6 +105,9 @@ public final class Predictor: @unchecked Sendable {
     public var wideModelIDs: [String] {
         locked { cache.filter { $0.value.models[narrowLaneCount] != nil }.map(\.key).sorted() }
     }
+
+    /// Memory the loaded models hold now, as measured when each copy loaded.
+    public var cachedBytes: Int { locked { cache.values.reduce(0) { $0 + $1.bytes } } }
 
     /// The ids of the models loaded now, least recently used first.
     public var cachedModelIDs: [String] {
@@ -218,6 +224,7 @@ public final class Predictor: @unchecked Sendable {
         }
         busy[lane] = true
         runs[lane] += 1
+        let laneTaken = self.laneTaken
         let existing = cache[record.id].flatMap { $0.weightsHash == record.weightsHash ? $0.models[lane] : nil }
         condition.unlock()
         defer {
@@ -226,11 +233,13 @@ public final class Predictor: @unchecked Sendable {
             condition.broadcast()
             condition.unlock()
         }
+        laneTaken?(lane)
         if let existing { return try body(existing) }
-        let model = try load(record, context: lanes[lane])
+        let (model, bytes) = try load(record, context: lanes[lane])
         locked {
             if var entry = cache[record.id], entry.weightsHash == record.weightsHash {
                 entry.models[lane] = model
+                entry.copyBytes[lane] = bytes
                 cache[record.id] = entry
                 evict(keeping: record.id)
             }
@@ -258,28 +267,31 @@ public final class Predictor: @unchecked Sendable {
         }
         if let cached { return cached }
         let folder = URL(fileURLWithPath: record.path, isDirectory: true)
-        let model = try load(record, context: lanes[0])
+        let (model, bytes) = try load(record, context: lanes[0])
         let spec: ImageData.InputSpec
         do { spec = try model.manifest.input.imageSpec() } catch {
             throw ServiceError.storage(message: "Model \(record.id) in \(folder.path) cannot be used: \(error)")
         }
-        let weights = folder.appendingPathComponent(ModelFolder.weightsName)
-        let bytes = ((try? FileManager.default.attributesOfItem(atPath: weights.path)[.size]) as? NSNumber)?.intValue ?? 0
         let macs = (try? model.graph.summaryRows(inputShape: model.manifest.inputShape(batch: 1)))?
             .reduce(0) { $0 + $1.macs } ?? 0
         return locked {
             // Another request may have loaded it meanwhile: keep the first.
             if let entry = cache[record.id], entry.weightsHash == record.weightsHash { return entry }
             let entry = Entry(models: [0: model], spec: spec, labels: model.manifest.labels, macsPerImage: macs,
-                              weightBytes: bytes, weightsHash: record.weightsHash, lastUse: clock)
+                              copyBytes: [0: bytes], weightsHash: record.weightsHash, lastUse: clock)
             cache[record.id] = entry
             evict(keeping: record.id)
             return entry
         }
     }
 
-    /// The model folder of `record` on `context`, with its plans for the prebuilt batch sizes compiled and warmed.
-    private func load(_ record: ModelRecord, context: ComputeContext) throws -> ModelFolder {
+    /// The model folder of `record` on `context`, with its plans for the prebuilt batch sizes compiled and warmed,
+    /// and the memory it holds: what the process's resident set grew by while it loaded, and at least the size of
+    /// its weights file. Plans, activations and oneDNN's kernels make that several times the weights
+    /// (EfficientNet-Lite0: about 120 MB a copy for 19 MB of weights), which a bound on weights alone would miss.
+    /// Other threads allocating meanwhile can only make the figure larger, so the bound errs on the safe side.
+    private func load(_ record: ModelRecord, context: ComputeContext) throws -> (ModelFolder, bytes: Int) {
+        let before = Self.residentBytes()
         let folder = URL(fileURLWithPath: record.path, isDirectory: true)
         let model: ModelFolder
         do {
@@ -292,7 +304,18 @@ public final class Predictor: @unchecked Sendable {
         } catch {
             throw ServiceError.storage(message: "Model \(record.id) in \(folder.path) cannot run: \(error)")
         }
-        return model
+        let weights = folder.appendingPathComponent(ModelFolder.weightsName)
+        let weightBytes = ((try? FileManager.default.attributesOfItem(atPath: weights.path)[.size]) as? NSNumber)?
+            .intValue ?? 0
+        return (model, max(weightBytes, Self.residentBytes() - before))
+    }
+
+    /// The process's resident set size, from `/proc/self/statm` (0 where that cannot be read).
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 
     /// Drops the least recently used other models until the cache fits (the model just used always stays).
