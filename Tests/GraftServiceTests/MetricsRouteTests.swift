@@ -54,5 +54,17 @@ import Testing
         #expect(Self.value(of: "graft_training_images_per_second", in: again) == 0)
         #expect(Self.value(of: #"graft_http_requests_total{method="GET",route="/metrics",status="200"}"#,
                            in: again) == 1)
+
+        // The prediction model cache: empty, then one model holding at least its weights file.
+        #expect(Self.value(of: "graft_models_loaded", in: again) == 0)
+        #expect(Self.value(of: "graft_model_cache_bytes", in: again) == 0)
+        let image = try PredictTests.prepare(harness)[0]
+        let base = try store.model(id: "tiny-resnet")
+        let weights = try #require(try FileManager.default.attributesOfItem(
+            atPath: base.path + "/weights.safetensors")[.size] as? NSNumber).doubleValue
+        _ = try harness.service.predictor.predict(modelID: "tiny-resnet", images: [Data(contentsOf: image)])
+        let loaded = String(decoding: harness.call(.get, "/metrics").bytes, as: UTF8.self)
+        #expect(Self.value(of: "graft_models_loaded", in: loaded) == 1)
+        #expect((Self.value(of: "graft_model_cache_bytes", in: loaded) ?? 0) >= weights)
     }
 }

@@ -89,8 +89,8 @@ public struct ServiceRoutes: Sendable {
     }
 
     /// Prometheus text: jobs by state, queue depth and training throughput (read from the store at scrape time),
-    /// request counts and latencies per route, plus whatever the process recorded through swift-metrics into the
-    /// same registry.
+    /// the prediction model cache, request counts and latencies per route, plus whatever the process recorded
+    /// through swift-metrics into the same registry.
     private func metricsText() throws -> Response {
         let counts = try service.store.jobCountsByStatus()
         let jobs = MetricNameDescriptor(namespace: "graft", metricName: "jobs", unitName: "",
@@ -105,6 +105,12 @@ public struct ServiceRoutes: Sendable {
         let throughput = MetricNameDescriptor(namespace: "graft", metricName: "training_images_per_second",
                                               unitName: "", helpText: "Images per second the running jobs train on.")
         metricsRegistry.makeGauge(descriptor: throughput).set(try service.store.runningImagesPerSecond())
+        let cache = MetricNameDescriptor(namespace: "graft", metricName: "model_cache_bytes", unitName: "",
+                                         helpText: "Memory held by the models loaded for predictions, every copy counted.")
+        metricsRegistry.makeGauge(descriptor: cache).set(Double(service.predictor.cachedBytes))
+        let loaded = MetricNameDescriptor(namespace: "graft", metricName: "models_loaded", unitName: "",
+                                          helpText: "Models loaded for predictions.")
+        metricsRegistry.makeGauge(descriptor: loaded).set(Double(service.predictor.cachedModelIDs.count))
         return Response.bytes(metricsRegistry.emitToBuffer(), contentType: "text/plain; version=0.0.4; charset=utf-8")
     }
 
