@@ -1,5 +1,5 @@
 // Classifies images with any registered model: loads model folders into a bounded LRU cache, decodes,
-// preprocesses per the model's input spec, runs inference on the prediction compute lane, returns top-k.
+// preprocesses per the model's input spec, runs inference on a free compute lane, returns top-k.
 import FineTuning
 import Foundation
 import ImageData
@@ -16,7 +16,7 @@ public struct Prediction: Equatable, Sendable {
     public var candidates: [Candidate]
 }
 
-/// Runs predictions. Models are loaded once and kept in an LRU cache bounded by the size of their weights.
+/// Runs predictions. Models are loaded once and kept in an LRU cache bounded by the memory their copies hold.
 ///
 /// A `Graph` caches per-run state and a `ComputeContext` serves one thread at a time, so each compute lane runs
 /// one batch at a time on its own copy of the model (plans compiled for its thread count, loaded the first time
@@ -31,7 +31,7 @@ public struct Prediction: Equatable, Sendable {
 /// them 10–20 % of their requests/s.
 public final class Predictor: @unchecked Sendable {
     private struct Entry {
-        /// The model on each lane that has run it, by lane index (`lanes.count` is the wide lane).
+        /// The model on each lane that has run it, by lane index (the last lane, `narrowLaneCount`, is the wide one).
         var models: [Int: ModelFolder]
         var spec: ImageData.InputSpec
         var labels: [String]
