@@ -24,8 +24,10 @@ struct Serve: ParsableCommand {
     var resources: String?
     @Option(help: "Folder under which POST /datasets may name existing dataset folders.") var datasetRoot: String?
     @Option(help: "Base model used when a job names none.") var defaultBaseModel = "fmnist-resnet8"
-    @Option(help: "Largest dataset upload accepted, in MiB.") var maxUploadMiB = 2048
-    @Option(help: "Memory the models loaded for predictions may hold, in MiB (least recently used ones are unloaded).")
+    // Named by hand: the derived names would split "MiB" into "mi-b".
+    @Option(name: .customLong("max-upload-mib"), help: "Largest dataset upload accepted, in MiB.") var maxUploadMiB = 2048
+    @Option(name: .customLong("model-cache-mib"),
+            help: "Memory the models loaded for predictions may hold, in MiB (least recently used ones are unloaded).")
     var modelCacheMiB = 1024
 
     func validate() throws {

@@ -54,6 +54,12 @@ import Testing
         #expect(mixed.output.contains(image.path + ": ") && mixed.output.contains("not-an-image.jpg"), "\(mixed.output)")
         #expect(mixed.output.contains("only JPEG and PNG") && mixed.output.contains("1 of 2 images"), "\(mixed.output)")
 
+        // the options the README names are the ones the binary takes
+        let help = try Self.graft(["serve", "--help"], in: directory.url)
+        #expect(help.output.contains("--max-upload-mib") && help.output.contains("--model-cache-mib"), "\(help.output)")
+        let badCache = try Self.graft(["serve", "--model-cache-mib", "0"], in: directory.url)
+        #expect(badCache.status != 0 && badCache.output.contains("--model-cache-mib must be at least 1"), "\(badCache.output)")
+
         let unknown = try Self.graft(["predict", "no-such-model", image.path], in: directory.url,
                                      environment: ["GRAFT_RESOURCES": resources])
         #expect(unknown.status != 0)
