@@ -2,7 +2,8 @@
 # POST /predict under load, on a real `graft serve`: requests/s and latency p50/p99 at 1 and 8 concurrent clients
 # (wrk, one image per request), first with the service idle, then while a long fine-tuning job trains on the
 # other core. Models: the embedded fmnist-resnet8 (a 28×28 PNG) and, when present, efficientnet-lite0 (a photo).
-# Prints a table; non-2xx answers are counted. Needs `scripts/setup --bench` (wrk).
+# Prints a table; non-2xx answers are counted; last, the job's pace alone and while the rows ran. Needs
+# `scripts/setup --bench` (wrk).
 # Usage: bench/predict-load.sh [--seconds 10]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -83,12 +84,19 @@ for _ in $(seq 1 100); do
     [[ "$status" == running ]] && break
     sleep 0.2
 done
+# The job's own pace, from its global step count (batch 50, 8 full steps an epoch): alone, then while the rows run.
+step_now() { curl -sf "$base/jobs/$job" | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["progress"]["step"])'; }
 sleep 2  # past the first steps
+alone_start=$(step_now); alone_time=$(date +%s.%N)
+sleep 5
+alone_steps=$(( $(step_now) - alone_start )); alone_seconds=$(echo "$(date +%s.%N) - $alone_time" | bc)
+loaded_start=$(step_now); loaded_time=$(date +%s.%N)
 for entry in "${models[@]}"; do
     read -r model type file <<< "$entry"
     for clients in 1 8; do measure "$model" "$type" "$file" "$clients" "job training"; done
 done
+loaded_steps=$(( $(step_now) - loaded_start )); loaded_seconds=$(echo "$(date +%s.%N) - $loaded_time" | bc)
 status=$(curl -sf "$base/jobs/$job" | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["status"])')
-speed=$(curl -sf "$base/metrics" | sed -n 's/^graft_training_images_per_second[^ ]* //p' | head -n 1)
-echo "the job was '$status' at the end, training at ${speed:-?} images/s (graft_training_images_per_second)"
+printf "the job was '%s' at the end; it trained %.0f images/s alone and %.0f images/s while the rows above ran\n" \
+    "$status" "$(echo "$alone_steps * 50 / $alone_seconds" | bc -l)" "$(echo "$loaded_steps * 50 / $loaded_seconds" | bc -l)"
 curl -sf -X DELETE "$base/jobs/$job" >/dev/null || true
