@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # POST /predict under load, on a real `graft serve`: requests/s and latency p50/p99 at 1 and 8 concurrent clients
-# (wrk, one image per request), first with the service idle, then while a long fine-tuning job trains on the
-# other core. Models: the embedded fmnist-resnet8 (a 28×28 PNG) and, when present, efficientnet-lite0 (a photo).
+# (wrk, one image per request), first with the service idle, then while a long fine-tuning job trains (on every
+# core). Models: the embedded fmnist-resnet8 (a 28×28 PNG) and, when present, efficientnet-lite0 (a photo).
 # Prints a table; non-2xx answers are counted; last, the job's pace alone and while the rows ran. Needs
 # `scripts/setup --bench` (wrk).
 # Usage: bench/predict-load.sh [--seconds 10]
