@@ -86,7 +86,7 @@ for _ in $(seq 1 100); do
 done
 # The job's own pace, from its global step count (batch 50, 8 full steps an epoch): alone, then while the rows run.
 step_now() { curl -sf "$base/jobs/$job" | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["progress"]["step"])'; }
-sleep 2  # past the first steps
+sleep 7  # past the first steps, and past the hold of a lane change the idle rows may have caused
 alone_start=$(step_now); alone_time=$(date +%s.%N)
 sleep 5
 alone_steps=$(( $(step_now) - alone_start )); alone_seconds=$(echo "$(date +%s.%N) - $alone_time" | bc)

@@ -79,6 +79,8 @@ public struct FineTuneResult: Codable, Sendable {
     public var validationImageCount: Int
     public var datasetHash: String
     public var seconds: Double
+    /// Steps run on the run's shared lane, one core given up to other work (see `FineTuneRun.sharedContext`).
+    public var sharedCoreSteps: Int = 0
 
     enum CodingKeys: String, CodingKey {
         case labels, validation, history, seconds
@@ -86,7 +88,7 @@ public struct FineTuneResult: Codable, Sendable {
         case usedFeatureCache = "used_feature_cache", cacheBoundary = "cache_boundary"
         case resumedFromEpoch = "resumed_from_epoch", trainableParameterCount = "trainable_parameter_count"
         case trainingImageCount = "training_image_count", validationImageCount = "validation_image_count"
-        case datasetHash = "dataset_hash"
+        case datasetHash = "dataset_hash", sharedCoreSteps = "shared_core_steps"
     }
 }
 

@@ -76,6 +76,8 @@ public final class Service: @unchecked Sendable {
                               idleLanes: (1..<max(1, cores)).map { _ in ComputeContext(threads: 1) },
                               wideContext: cores > 1 ? ComputeContext() : nil,
                               isTrainingActive: { workers.isBusy })
+        let predictor = self.predictor
+        workers.predictionsActive = { predictor.isActive }
         baseModels = try BaseModelCatalog(directory: baseModelsDirectory).synchronize(into: store)
         for skipped in baseModels.skipped {
             logger.warning("Base model folder skipped", metadata: ["folder": "\(skipped.folder)",

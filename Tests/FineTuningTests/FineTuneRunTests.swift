@@ -223,6 +223,42 @@ enum Fixture {
         #expect(try hash(changed) != hash(pixels))
     }
 
+    /// A run that gives up a core whenever asked still trains; lane changes keep their hold time, and the steps
+    /// run on the shared lane are counted.
+    @Test func yieldingACoreKeepsTraining() throws {
+        let base = try Fixture.baseModel()
+        var spec = Fixture.spec(epochs: 6)
+        spec.freeze = .none
+        func run(hold: Double, yields: @escaping () -> Bool) throws -> FineTuneResult {
+            var run = FineTuneRun(base: base, dataset: .datasets(training: Fixture.dataset(count: 160, seed: 5), validation: nil),
+                                  spec: spec, outputDirectory: Fixture.temporaryDirectory("out"),
+                                  context: ComputeContext(threads: 2))
+            run.sharedContext = ComputeContext(threads: 1)
+            run.laneHoldSeconds = hold
+            run.yieldsCore = yields
+            return try run.run()
+        }
+        let always = try run(hold: 0) { true }
+        let steps = always.history.count * ((always.trainingImageCount + 15) / 16)
+        #expect(always.sharedCoreSteps == steps)
+        var asked = 0
+        let alternating = try run(hold: 0) { asked += 1; return asked % 2 == 0 }
+        #expect(alternating.sharedCoreSteps == steps / 2)
+        let held = try run(hold: 3600) { true }
+        #expect(held.sharedCoreSteps == steps, "the first change is not held back")
+        let never = try run(hold: 0) { false }
+        #expect(never.sharedCoreSteps == 0)
+        // the same training up to the last bits: the same accuracy within a few images of the 40 held out
+        let reference = try #require(never.validation?.accuracy)
+        #expect(reference >= 0.5, "well above the 0.25 of chance: \(reference)")
+        for result in [always, alternating] {
+            #expect(abs((result.validation?.accuracy ?? 0) - reference) <= 0.1, "\(result.validation?.accuracy ?? 0) vs \(reference)")
+        }
+        asked = 0
+        let alternatingHeld = try run(hold: 3600) { asked += 1; return asked % 2 == 0 }
+        #expect(alternatingHeld.sharedCoreSteps == steps - 1, "one change, then held: only the first step ran wide")
+    }
+
     @Test func sameSeedSameWeights() throws {
         let base = try Fixture.baseModel()
         var spec = Fixture.spec(epochs: 2)

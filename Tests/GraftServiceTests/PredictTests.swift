@@ -160,6 +160,20 @@ import Testing
         for (a, b) in zip(first, again) { Self.expectSame(a, b) }
     }
 
+    /// Predictions count as busy while served and for `activeWindow` after; the service hands that to its jobs,
+    /// which then give up a core.
+    @Test func predictionsAreActiveForAWindowAndJobsAreTold() throws {
+        let harness = try RouteHarness()
+        let images = try Self.prepare(harness).prefix(1).map { try Data(contentsOf: $0) }
+        let predictor = harness.service.predictor
+        predictor.activeWindow = 60
+        #expect(!predictor.isActive && !harness.service.workers.predictionsActive())
+        _ = try predictor.predict(modelID: "tiny-resnet", images: images, topK: 1)
+        #expect(predictor.isActive && harness.service.workers.predictionsActive())
+        predictor.activeWindow = 0
+        #expect(!predictor.isActive && !harness.service.workers.predictionsActive())
+    }
+
     static func expectSame(_ a: Prediction, _ b: Prediction) {
         #expect(a.candidates.map(\.label) == b.candidates.map(\.label))
         for (x, y) in zip(a.candidates, b.candidates) { #expect(abs(x.probability - y.probability) < 1e-5) }

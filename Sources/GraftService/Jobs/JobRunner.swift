@@ -30,6 +30,8 @@ public struct JobTicket: Sendable {
     public var outputDirectory: URL
     /// The id the produced model will get.
     public var resultModelID: String
+    /// True while the service's predictions are busy: a job may then give up a core to them.
+    public var predictionsActive: @Sendable () -> Bool = { false }
 
     public init(jobID: String, attempt: Int, specJSON: String, baseModelID: String?, datasetID: String?,
                 baseModelDirectory: URL? = nil, datasetDirectory: URL? = nil,

@@ -23,11 +23,12 @@ extension WorkerPool {
                 .map { URL(fileURLWithPath: $0.path, isDirectory: true) }
             let datasetDirectory = job.datasetID.flatMap { try? store.dataset(id: $0) }
                 .map { URL(fileURLWithPath: $0.path, isDirectory: true) }
-            let ticket = JobTicket(jobID: job.id, attempt: job.attempt, specJSON: job.specJSON,
+            var ticket = JobTicket(jobID: job.id, attempt: job.attempt, specJSON: job.specJSON,
                                    baseModelID: job.baseModelID, datasetID: job.datasetID,
                                    baseModelDirectory: baseModelDirectory, datasetDirectory: datasetDirectory,
                                    checkpointDirectory: checkpointDirectory, outputDirectory: outputDirectory,
                                    resultModelID: resultModelID)
+            ticket.predictionsActive = predictionsActive
             let result = try runner.run(ticket, reporter: reporter)
             let model = result.model.map { produced in
                 ModelRecord(id: resultModelID, name: produced.name, kind: .fineTuned, path: outputDirectory.path,

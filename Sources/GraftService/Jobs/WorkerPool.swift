@@ -110,6 +110,13 @@ public final class WorkerPool: @unchecked Sendable {
         logger.info("Worker pool stopped")
     }
 
+    /// Handed to every job: whether the service's predictions are busy (the service wires it to its predictor).
+    public var predictionsActive: @Sendable () -> Bool {
+        get { lock.lock(); defer { lock.unlock() }; return predictionsActiveCheck }
+        set { lock.lock(); predictionsActiveCheck = newValue; lock.unlock() }
+    }
+    private var predictionsActiveCheck: @Sendable () -> Bool = { false }
+
     /// True while some worker is claiming or running a job (predictions then keep to their own lane).
     public var isBusy: Bool {
         lock.lock()

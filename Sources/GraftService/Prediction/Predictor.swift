@@ -64,8 +64,15 @@ public final class Predictor: @unchecked Sendable {
     private var clock: UInt64 = 0
     private var busy: [Bool]
     private var runs: [Int]
-    /// Requests inside `predict` now.
+    /// Requests inside `predict` now, and when the last one left.
     private var inFlight = 0
+    private var lastFinished = -Double.infinity
+    /// How long after a request predictions still count as busy (`isActive`), in seconds.
+    public var activeWindow: Double {
+        get { locked { window } }
+        set { locked { window = newValue } }
+    }
+    private var window: Double = 1
     /// Called with the lane index each time a request takes a lane, before it runs (tests hold lanes with it).
     var laneTaken: (@Sendable (Int) -> Void)?
     /// Tickets of the requests waiting for a lane, oldest first.
@@ -98,6 +105,12 @@ public final class Predictor: @unchecked Sendable {
         return lanes[0].threads
     }
 
+    /// True while a request is being served or one ended less than `activeWindow` seconds ago: a training job
+    /// then leaves a core to predictions.
+    public var isActive: Bool { locked { inFlight > 0 || Self.now() - lastFinished < window } }
+
+    private static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
     /// Batches run so far on each lane: lane 0, the idle lanes, then the wide lane.
     public var runsPerLane: [Int] { locked { runs } }
 
@@ -126,7 +139,7 @@ public final class Predictor: @unchecked Sendable {
         }
         let record = try store.model(id: modelID)
         locked { inFlight += 1 }
-        defer { locked { inFlight -= 1 } }
+        defer { locked { inFlight -= 1; lastFinished = Self.now() } }
         let entry = try loaded(record)
         // Decoding and resizing run on the request's own thread before it takes a lane.
         var prepared: [ByteImage] = []

@@ -9,8 +9,8 @@ public final class Graph {
     public let outputIndex: Int
     /// Node index of each input (−1 = graph input).
     let inputIndices: [[Int]]
-    /// The lane plans run on.
-    public let context: ComputeContext
+    /// The lane plans run on (see `use(_:)`).
+    public private(set) var context: ComputeContext
     /// When true, backward also computes the gradient w.r.t. the graph input (gradient checks, saliency).
     public var inputRequiresGradient = false {
         didSet { clearPlans() }
@@ -167,7 +167,7 @@ public final class Graph {
         guard let plan = lastPlan, plan.key.mode == .training else {
             preconditionFailure("backward needs a preceding forward in training mode")
         }
-        return try plan.backward(outputGradient)?.tensor(context: context)
+        return try plan.backward(outputGradient)?.tensor(context: plan.context)
     }
 
     /// Compiles the plan for an input shape and runs it once on zeros, so that the first real call finds its
@@ -183,6 +183,16 @@ public final class Graph {
         let plan = try Plan(graph: self, key: key)
         plans[key] = plan
         return plan
+    }
+
+    /// Runs later passes on `context`, dropping the plans compiled for the previous lane (a training plan can hold
+    /// gigabytes, so two lanes' worth are not kept). A fine-tuning job uses it to give a core up to predictions and
+    /// take it back. Results on lanes of different thread counts differ in the last bits: reductions split across
+    /// threads add in another order.
+    public func use(_ context: ComputeContext) {
+        guard context !== self.context else { return }
+        self.context = context
+        clearPlans()
     }
 
     /// Drops every compiled plan (not needed after freezing or unfreezing: plans notice and are rebuilt).
