@@ -62,40 +62,12 @@ public enum Evaluation {
             lossSum += Double(loss(logits: logits, labels: labels).loss) * Double(labels.count)
             for (n, label) in labels.enumerated() {
                 let row = Array(logits.scalars[(n * classCount)..<((n + 1) * classCount)])
-                let ranked = Metrics.ranked(row)
+                let ranked = ClassScores.ranked(row)
                 confusion[label][ranked[0]] += 1
                 if ranked.prefix(topK).contains(label) { topKCorrect += 1 }
             }
         }
         return EvaluationReport(loss: images.count == 0 ? 0 : lossSum / Double(images.count), topK: topK,
                                 topKCorrect: topKCorrect, confusion: confusion)
-    }
-}
-
-/// Small helpers over logits rows.
-public enum Metrics {
-    /// Class indices by decreasing score (ties: lower index first).
-    public static func ranked(_ scores: [Float]) -> [Int] {
-        scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
-    }
-
-    /// How many rows of logits N×K have their maximum at the label.
-    public static func correctCount(logits: Tensor, labels: [Int]) -> Int {
-        let k = logits.shape[1]
-        var correct = 0
-        for (n, label) in labels.enumerated() {
-            var best = 0
-            for c in 1..<k where logits.scalars[n * k + c] > logits.scalars[n * k + best] { best = c }
-            if best == label { correct += 1 }
-        }
-        return correct
-    }
-
-    /// Softmax of one row of logits (probabilities for reports).
-    public static func softmax(_ row: [Float]) -> [Double] {
-        let top = Double(row.max() ?? 0)
-        let exps = row.map { exp(Double($0) - top) }
-        let sum = exps.reduce(0, +)
-        return exps.map { $0 / sum }
     }
 }

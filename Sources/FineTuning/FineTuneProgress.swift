@@ -81,6 +81,8 @@ public struct FineTuneResult: Codable, Sendable {
     public var seconds: Double
     /// Steps run on the run's shared lane, one core given up to other work (see `FineTuneRun.sharedContext`).
     public var sharedCoreSteps: Int = 0
+    /// SHA-256 of the written `weights.safetensors` (empty until the model is written).
+    public var weightsSHA256 = ""
 
     enum CodingKeys: String, CodingKey {
         case labels, validation, history, seconds
@@ -88,7 +90,7 @@ public struct FineTuneResult: Codable, Sendable {
         case usedFeatureCache = "used_feature_cache", cacheBoundary = "cache_boundary"
         case resumedFromEpoch = "resumed_from_epoch", trainableParameterCount = "trainable_parameter_count"
         case trainingImageCount = "training_image_count", validationImageCount = "validation_image_count"
-        case datasetHash = "dataset_hash", sharedCoreSteps = "shared_core_steps"
+        case datasetHash = "dataset_hash", sharedCoreSteps = "shared_core_steps", weightsSHA256 = "weights_sha256"
     }
 }
 

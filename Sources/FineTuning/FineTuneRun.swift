@@ -64,169 +64,25 @@ public struct FineTuneRun {
         try spec.validate()
         let baseModel = try ModelFolder.load(from: base, context: context)
         let (training, validation) = try loadData()
-        let classes = training.classNames
-        let imageSpec = try baseModel.manifest.input.imageSpec()
-        let plan = try TrainingPlan(base: baseModel, classes: classes.count, spec: spec, context: context)
-
-        let trainImages = try Self.images(training, spec: imageSpec, materializedLimit: materializedLimit)
-        let validationImages = try validation.map { try Self.images($0, spec: imageSpec, materializedLimit: materializedLimit) }
-        let datasetHash = try Self.hash(classes: classes, sets: [training] + (validation.map { [$0] } ?? []),
-                                        spec: imageSpec)
-
-        // Feature cache: the frozen prefix runs once per image when nothing below the cut trains and the
-        // images never change (no augmentation).
-        // With augmentation, K augmented views per image can be cached instead (spec.augmented_views).
-        let cacheable = spec.featureCache && plan.prefix != nil
-            && (!spec.augmentation.enabled || spec.augmentedViews > 0)
-        var trainInputs: any ImageBatches = trainImages
-        var validationInputs: (any ImageBatches)? = validationImages
-        var views: [TensorImages] = []
-        var trainGraph = plan.graph
-        if cacheable, let prefix = plan.prefix, let suffix = plan.suffix {
-            if spec.augmentation.enabled {
-                views = try (0..<spec.augmentedViews).map { view in
-                    try Self.features(prefix, Self.augmentedView(training, spec: imageSpec, config: spec.augmentation,
-                                                                 seed: spec.seed, view: view), batchSize: 256)
-                }
-            } else {
-                trainInputs = try Self.features(prefix, trainImages, batchSize: 256)
-            }
-            validationInputs = try validationImages.map { try Self.features(prefix, $0, batchSize: 256) }
-            trainGraph = suffix
+        let plan = try TrainingPlan(base: baseModel, classes: training.classNames.count, spec: spec, context: context)
+        let trainer = try Trainer(run: self, plan: plan, imageSpec: baseModel.manifest.input, training: training,
+                                  validation: validation, started: started)
+        let resumedFrom = try trainer.resume(from: checkpointDirectory)
+        for epoch in resumedFrom..<spec.epochs {
+            let steps = try trainer.trainEpoch(epoch, progress: progress, isCancelled: isCancelled)
+            if try trainer.endEpoch(epoch, training: steps, progress: progress) { break }
         }
-
-        let parameters = trainGraph.namedParameters().filter { $0.parameter.isTrainable }
-        let optimizer = makeOptimizer()
-        let weights: [Float]? = spec.classWeighting == .balanced ? training.classCounts.map {
-            Float(Double(training.count) / (Double(classes.count) * Double($0)))
-        } : nil
-        let loss = SoftmaxCrossEntropy(labelSmoothing: Float(spec.labelSmoothing), classWeights: weights)
-        let evaluationLoss = SoftmaxCrossEntropy()
-        let stepsPerEpoch = (trainImages.count + spec.batchSize - 1) / spec.batchSize
-        let totalSteps = stepsPerEpoch * spec.epochs
-        let schedule: LearningRateSchedule = spec.schedule == .cosine
-            ? CosineSchedule(learningRate: Float(spec.learningRate)) : ConstantSchedule(learningRate: Float(spec.learningRate))
-
-        // Resume.
-        var state = RunState()
-        if let checkpointDirectory {
-            state = try Checkpoint.load(from: checkpointDirectory, spec: spec, datasetHash: datasetHash, plan: plan,
-                                        optimizer: optimizer, parameters: parameters) ?? state
-        }
-        let resumedFrom = state.epochsDone
-
-        var stopReason = StopReason.completed
-        var globalStep = state.epochsDone * stepsPerEpoch
-        let runStart = Date()
-        var stepsThisRun = 0
-        var laneChanged = Date.distantPast
-        var sharedSteps = 0
-        epochs: for epoch in state.epochsDone..<spec.epochs {
-            let epochStart = Date()
-            var lossSum = 0.0, correct = 0, seen = 0
-            if !views.isEmpty { trainInputs = views[epoch % views.count] }
-            let loader = spec.augmentation.enabled && !cacheable ? BatchLoader(
-                dataset: training, indices: Array(0..<training.count), spec: imageSpec,
-                options: BatchLoaderOptions(batchSize: spec.batchSize, shuffles: true, seed: spec.seed, epoch: epoch,
-                                            augmentation: spec.augmentation, workers: max(1, context.threads))) : nil
-            let order = Self.order(count: trainInputs.count, seed: spec.seed, epoch: epoch)
-            for step in 0..<stepsPerEpoch {
-                if isCancelled() { throw FineTuneCancelled(epoch: epoch + 1, step: step + 1) }
-                if let sharedContext {
-                    let lane = yieldsCore() ? sharedContext : context
-                    if lane !== trainGraph.context, Date().timeIntervalSince(laneChanged) >= laneHoldSeconds {
-                        trainGraph.use(lane)
-                        laneChanged = Date()
-                    }
-                    if trainGraph.context === sharedContext { sharedSteps += 1 }
-                }
-                let inputs: Tensor, labels: [Int]
-                if let loader {
-                    guard let batch = try loader.next() else { break }
-                    (inputs, labels) = (batch.images, batch.labels)
-                } else {
-                    let indices = Array(order[(step * spec.batchSize)..<min(order.count, (step + 1) * spec.batchSize)])
-                    (inputs, labels) = try trainInputs.batch(indices)
-                }
-                let logits = try trainGraph.forward(inputs, mode: .training)
-                let (value, gradient) = loss(logits: logits, labels: labels)
-                for (_, parameter) in parameters { parameter.zeroGradient() }
-                try trainGraph.backward(gradient)
-                let rate = schedule.learningRate(atStep: globalStep, totalSteps: totalSteps)
-                optimizer.learningRate = rate
-                optimizer.step(parameters)
-                globalStep += 1
-                stepsThisRun += 1
-                lossSum += Double(value) * Double(labels.count)
-                correct += Metrics.correctCount(logits: logits, labels: labels)
-                seen += labels.count
-                let elapsed = Date().timeIntervalSince(runStart)
-                let speed = Double(stepsThisRun) / max(elapsed, 1e-9)
-                progress(FineTuneProgress(
-                    kind: .step, epoch: epoch + 1, epochs: spec.epochs, step: step + 1, stepsPerEpoch: stepsPerEpoch,
-                    globalStep: globalStep, totalSteps: totalSteps, loss: lossSum / Double(seen),
-                    accuracy: Double(correct) / Double(seen), learningRate: Double(rate),
-                    imagesPerSecond: Double(seen) / max(Date().timeIntervalSince(epochStart), 1e-9),
-                    etaSeconds: Double(totalSteps - globalStep) / speed, validation: nil))
-                if spec.timeLimitSeconds > 0 && Date().timeIntervalSince(started) >= spec.timeLimitSeconds {
-                    stopReason = .timeLimit
-                }
-                if stopReason == .timeLimit && step + 1 < stepsPerEpoch { break }
-            }
-            // Validation, best weights, early stopping, checkpoint.
-            let report = try validationInputs.map {
-                try Evaluation.evaluate(graph: trainGraph, images: $0, classCount: classes.count,
-                                        batchSize: max(spec.batchSize, 256), topK: min(spec.topK, classes.count),
-                                        loss: evaluationLoss)
-            }
-            let metrics = EpochMetrics(
-                epoch: epoch + 1, trainingLoss: seen == 0 ? 0 : lossSum / Double(seen),
-                trainingAccuracy: seen == 0 ? 0 : Double(correct) / Double(seen), validationLoss: report?.loss,
-                validationAccuracy: report?.accuracy, seconds: Date().timeIntervalSince(epochStart))
-            state.history.append(metrics)
-            state.epochsDone = epoch + 1
-            let score = report?.loss ?? metrics.trainingLoss
-            if report == nil || score < state.bestLoss {
-                state.bestLoss = score
-                state.bestEpoch = epoch + 1
-                state.bestWeights = plan.trainedState()
-                state.staleEpochs = 0
-            } else {
-                state.staleEpochs += 1
-            }
-            let elapsed = Date().timeIntervalSince(runStart)
-            progress(FineTuneProgress(
-                kind: .epoch, epoch: epoch + 1, epochs: spec.epochs, step: stepsPerEpoch, stepsPerEpoch: stepsPerEpoch,
-                globalStep: globalStep, totalSteps: totalSteps, loss: metrics.trainingLoss,
-                accuracy: metrics.trainingAccuracy, learningRate: Double(optimizer.learningRate),
-                imagesPerSecond: Double(seen) / max(metrics.seconds, 1e-9),
-                etaSeconds: Double(totalSteps - globalStep) * elapsed / Double(max(stepsThisRun, 1)), validation: report))
-            if let checkpointDirectory {
-                try Checkpoint.save(state, to: checkpointDirectory, spec: spec, datasetHash: datasetHash, plan: plan,
-                                    optimizer: optimizer)
-            }
-            if stopReason == .timeLimit { break epochs }
-            if spec.earlyStoppingPatience > 0 && state.staleEpochs >= spec.earlyStoppingPatience {
-                stopReason = .earlyStopping
-                break epochs
-            }
-        }
-
-        // Best weights, final evaluation, model folder.
-        if let best = state.bestWeights { try plan.restore(best) }
-        let final = try validationInputs.map {
-            try Evaluation.evaluate(graph: trainGraph, images: $0, classCount: classes.count,
-                                    batchSize: max(spec.batchSize, 256), topK: min(spec.topK, classes.count),
-                                    loss: evaluationLoss)
-        }
-        let result = FineTuneResult(
-            modelDirectory: outputDirectory, labels: classes, validation: final, history: state.history,
-            bestEpoch: state.bestEpoch, stopReason: stopReason, usedFeatureCache: cacheable,
-            cacheBoundary: cacheable ? plan.boundary : nil, resumedFromEpoch: resumedFrom,
-            trainableParameterCount: parameters.reduce(0) { $0 + $1.parameter.value.count },
-            trainingImageCount: trainImages.count, validationImageCount: validationImages?.count ?? 0,
-            datasetHash: datasetHash, seconds: Date().timeIntervalSince(started), sharedCoreSteps: sharedSteps)
-        try writeModel(plan: plan, baseModel: baseModel, training: training, result: result)
+        let final = try trainer.restoreBest()
+        var result = FineTuneResult(
+            modelDirectory: outputDirectory, labels: training.classNames, validation: final,
+            history: trainer.state.history, bestEpoch: trainer.state.bestEpoch, stopReason: trainer.stopReason,
+            usedFeatureCache: trainer.cacheable, cacheBoundary: trainer.cacheable ? plan.boundary : nil,
+            resumedFromEpoch: resumedFrom,
+            trainableParameterCount: trainer.step.parameters.reduce(0) { $0 + $1.parameter.value.count },
+            trainingImageCount: trainer.trainImages.count, validationImageCount: trainer.validationImages?.count ?? 0,
+            datasetHash: trainer.datasetHash, seconds: Date().timeIntervalSince(started),
+            sharedCoreSteps: trainer.sharedCoreSteps)
+        try writeModel(plan: plan, baseModel: baseModel, training: training, result: &result)
         return result
     }
 
@@ -266,126 +122,10 @@ public struct FineTuneRun {
         return (training, validation?.count == 0 ? nil : validation)
     }
 
-    private func makeOptimizer() -> Optimizer {
-        let rate = Float(spec.learningRate), decay = Float(spec.weightDecay)
-        switch spec.optimizer {
-        case .sgd: return SGD(learningRate: rate, momentum: Float(spec.momentum), nesterov: spec.momentum > 0, weightDecay: decay)
-        case .adam: return Adam(learningRate: rate, weightDecay: decay)
-        case .adamw: return AdamW(learningRate: rate, weightDecay: decay)
-        }
-    }
-
-    /// The dataset as batches: decoded once into memory when it is small enough, otherwise streamed.
-    static func images(_ dataset: Dataset, spec: ImageData.InputSpec, materializedLimit: Int) throws -> any ImageBatches {
-        let bytes = dataset.count * spec.channels * spec.height * spec.width * MemoryLayout<Float>.stride
-        return bytes <= materializedLimit ? try TensorImages(dataset: dataset, spec: spec)
-            : StreamedImages(dataset: dataset, spec: spec)
-    }
-
-    /// The frozen prefix's output for every image, in inference mode, as the suffix's training inputs.
-    static func features(_ prefix: Graph, _ images: any ImageBatches, batchSize: Int) throws -> TensorImages {
-        var scalars: [Float] = []
-        var shape: [Int] = []
-        try images.forEachBatch(of: batchSize) { batch, _ in
-            let output = try prefix.forward(batch, mode: .inference)
-            shape = Array(output.shape.dropFirst())
-            scalars += output.scalars
-        }
-        return TensorImages(shape: [images.count] + shape, scalars: scalars, labels: images.labels)
-    }
-
-    /// Every training image augmented once, streamed: image i of view v draws from a generator seeded by the
-    /// run's seed, v and i, so a view is the same whichever batches ask for it.
-    struct AugmentedView: ImageBatches {
-        let dataset: Dataset
-        let spec: ImageData.InputSpec
-        let config: AugmentationConfig
-        let seed: UInt64
-        let view: Int
-
-        var count: Int { dataset.count }
-        var labels: [Int] { dataset.labels }
-
-        func batch(_ indices: [Int]) throws -> (images: Tensor, labels: [Int]) {
-            let options = spec.decodeOptions()
-            let images = try indices.map { index in
-                var generator = SeededGenerator(seed: seed ^ (0xA076_1D64_78BD_642F &* UInt64(view + 1))
-                    ^ (0xE703_7ED1_A0B4_28DB &* UInt64(index + 1)))
-                return spec.augment(try dataset.loadImage(at: index, options: options), config: config, using: &generator)
-            }
-            return (spec.batch(images), indices.map { dataset.labels[$0] })
-        }
-    }
-
-    static func augmentedView(_ dataset: Dataset, spec: ImageData.InputSpec, config: AugmentationConfig, seed: UInt64,
-                              view: Int) -> AugmentedView {
-        AugmentedView(dataset: dataset, spec: spec, config: config, seed: seed, view: view)
-    }
-
-    /// The epoch's sample order: a Fisher–Yates shuffle seeded by the run's seed and the epoch only, so a
-    /// resumed run walks the same batches.
-    static func order(count: Int, seed: UInt64, epoch: Int) -> [Int] {
-        var generator = SeededGenerator(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(epoch + 1))
-        var order = Array(0..<count)
-        DatasetSplit.shuffle(&order, using: &generator)
-        return order
-    }
-
-    /// A 64-bit digest of the class names, labels, the input spec and every sample's source as stored (a file's
-    /// bytes, or pixels already in memory): the same data gives the same hash, different data a different one.
-    /// Reading the files costs a small fraction of decoding them, which the run does anyway.
-    static func hash(classes: [String], sets: [Dataset], spec: ImageData.InputSpec) throws -> String {
-        var digest = Digest64()
-        for name in classes { digest.mix(Array(name.utf8)); digest.mix(0xff) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        digest.mix(Array(try encoder.encode(spec)))
-        for set in sets {
-            set.labels.forEach { digest.mix(UInt64($0)) }
-            for sample in set.samples {
-                switch sample.source {
-                case .file(let url):
-                    let bytes: Data
-                    do { bytes = try Data(contentsOf: url, options: .mappedIfSafe) } catch {
-                        throw ImageDataError.io(path: url.path, reason: (error as NSError).localizedDescription)
-                    }
-                    digest.mix(UInt64(bytes.count))
-                    bytes.withUnsafeBytes { digest.mix($0) }
-                case .pixels(let image):
-                    digest.mix(UInt64(image.width)); digest.mix(UInt64(image.height)); digest.mix(UInt64(image.channels))
-                    image.pixels.withUnsafeBytes { digest.mix($0) }
-                }
-            }
-        }
-        return String(format: "fnv1a64w:%016llx", digest.value)
-    }
-
-    /// FNV-1a over 64-bit words (bytes for the tail) with a final avalanche: a change detector, not a cryptographic
-    /// hash, fast enough to read a dataset's files at memory speed.
-    struct Digest64 {
-        private var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        private static let prime: UInt64 = 0x100_0000_01b3
-
-        mutating func mix(_ word: UInt64) { h = (h ^ word) &* Self.prime }
-
-        mutating func mix(_ bytes: [UInt8]) { bytes.withUnsafeBytes { mix($0) } }
-
-        mutating func mix(_ bytes: UnsafeRawBufferPointer) {
-            let words = bytes.count / 8
-            for index in 0..<words { mix(bytes.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self)) }
-            for index in (words * 8)..<bytes.count { mix(UInt64(bytes[index]) | 0x100) }
-        }
-
-        /// The state run through a 64-bit finaliser (MurmurHash3's), so nearby inputs differ in every bit.
-        var value: UInt64 {
-            var x = h
-            x ^= x >> 33; x &*= 0xff51_afd7_ed55_8ccd
-            x ^= x >> 33; x &*= 0xc4ce_b9fe_1a85_ec53
-            return x ^ (x >> 33)
-        }
-    }
-
-    private func writeModel(plan: TrainingPlan, baseModel: ModelFolder, training: Dataset, result: FineTuneResult) throws {
+    /// Writes the model folder (manifest, weights, `evaluation.json`) and records the weights' SHA-256 in `result`:
+    /// the run owns its output, so callers need not open it again.
+    private func writeModel(plan: TrainingPlan, baseModel: ModelFolder, training: Dataset,
+                            result: inout FineTuneResult) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let specJSON = String(decoding: try encoder.encode(spec), as: UTF8.self)
@@ -408,7 +148,7 @@ public struct FineTuneRun {
         }
         let manifest = ModelManifest(nodes: plan.graph.nodes, input: baseModel.manifest.input, labels: result.labels,
                                      head: baseModel.manifest.head, provenance: provenance, metrics: metrics)
-        try ModelFolder(manifest: manifest, graph: plan.graph).save(to: outputDirectory)
+        result.weightsSHA256 = try ModelFolder(manifest: manifest, graph: plan.graph).save(to: outputDirectory)
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         try encoder.encode(result).write(to: outputDirectory.appendingPathComponent("evaluation.json"), options: .atomic)
     }

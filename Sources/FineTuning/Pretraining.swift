@@ -21,8 +21,7 @@ public struct FashionMNISTPretraining: Sendable {
     public var perClassLimit: Int?
     public var datasetFolder = IDXDataset.fashionMNISTFolder
 
-    public static let input = ModelManifest.InputSpec(
-        channels: 1, height: 28, width: 28, resize: "resize", mean: [0.2860], std: [0.3530])
+    public static let input = InputSpec(channels: 1, height: 28, width: 28, resize: .stretch, mean: [0.2860], std: [0.3530])
 
     public init() {}
 
@@ -33,7 +32,7 @@ public struct FashionMNISTPretraining: Sendable {
     public func run(context: ComputeContext = ComputeContext(), report: (EpochReport) -> Void = { _ in }) throws
         -> ModelFolder
     {
-        let spec = try Self.input.imageSpec()
+        let spec = Self.input
         let trainSet = try IDXDataset.fashionMNIST(split: "train", folder: datasetFolder, classes: classes,
                                                    perClassLimit: perClassLimit)
         let testSet = try IDXDataset.fashionMNIST(split: "t10k", folder: datasetFolder, classes: classes)
@@ -43,12 +42,11 @@ public struct FashionMNISTPretraining: Sendable {
         let graph = try Graph(nodes: nodes, output: "fc", seed: seed, inputShape: [batchSize, 1, 28, 28], context: context)
         let optimizer = SGD(learningRate: learningRate, momentum: momentum, nesterov: true, weightDecay: weightDecay)
         let schedule = CosineSchedule(learningRate: learningRate, minimumLearningRate: 0)
-        let loss = SoftmaxCrossEntropy()
+        let step = TrainingStep(graph: graph, optimizer: optimizer)
         let augmentation = PadCropFlip(padding: padding, fill: [-Self.input.mean[0] / Self.input.std[0]])
         var generator = SeededGenerator(seed: seed &+ 1)
         let stepsPerEpoch = (train.count + batchSize - 1) / batchSize
-        let parameters = graph.namedParameters()
-        var step = 0
+        var stepCount = 0
         var testAccuracy = 0.0, testLoss = 0.0
         for epoch in 0..<epochs {
             let start = Date()
@@ -59,15 +57,11 @@ public struct FashionMNISTPretraining: Sendable {
                 let indices = Array(order[(b * batchSize)..<min(train.count, (b + 1) * batchSize)])
                 var (images, labels) = train.batch(indices)
                 augmentation.apply(to: &images, using: &generator)
-                let logits = try graph.forward(images, mode: .training)
-                let (value, gradient) = loss(logits: logits, labels: labels)
+                let rate = schedule.learningRate(atStep: stepCount, totalSteps: epochs * stepsPerEpoch)
+                let (value, logits) = try step(images, labels: labels, learningRate: rate)
                 lossSum += Double(value) * Double(labels.count)
-                correct += Metrics.correctCount(logits: logits, labels: labels)
-                for (_, p) in parameters { p.zeroGradient() }
-                try graph.backward(gradient)
-                optimizer.learningRate = schedule.learningRate(atStep: step, totalSteps: epochs * stepsPerEpoch)
-                optimizer.step(parameters)
-                step += 1
+                correct += ClassScores.correctCount(logits: logits, labels: labels)
+                stepCount += 1
             }
             let evaluation = try Evaluation.evaluate(graph: graph, images: test, classCount: classes.count,
                                                      batchSize: 500, topK: 2)

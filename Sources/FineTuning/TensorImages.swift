@@ -30,9 +30,9 @@ extension ImageBatches {
 /// 224×224×3 would be 6 GB of floats).
 public struct StreamedImages: ImageBatches, Sendable {
     public let dataset: Dataset
-    public let spec: ImageData.InputSpec
+    public let spec: InputSpec
 
-    public init(dataset: Dataset, spec: ImageData.InputSpec) {
+    public init(dataset: Dataset, spec: InputSpec) {
         self.dataset = dataset
         self.spec = spec
     }
@@ -57,7 +57,7 @@ public struct TensorImages: ImageBatches, Sendable {
     var sampleSize: Int { shape.dropFirst().reduce(1, *) }
 
     /// Decodes, prepares (resize policy of `spec`) and normalises every sample of `dataset`.
-    public init(dataset: Dataset, spec: ImageData.InputSpec) throws {
+    public init(dataset: Dataset, spec: InputSpec) throws {
         let size = spec.channels * spec.height * spec.width
         var scalars = [Float](repeating: 0, count: dataset.count * size)
         let options = spec.decodeOptions()
@@ -125,18 +125,5 @@ public struct PadCropFlip: Sendable {
                 batch.scalars.replaceSubrange(base..<(base + h * w), with: plane)
             }
         }
-    }
-}
-
-extension ModelManifest.InputSpec {
-    /// The ImageData form of a manifest's input spec; a resize name ImageData does not know is an error naming
-    /// the known ones (the engine keeps it as text, since it knows nothing of images).
-    public func imageSpec() throws -> ImageData.InputSpec {
-        guard let policy = ResizePolicy(name: resize) else {
-            throw FineTuneError.incompatibleModel(message: "model.json asks for the unknown resize policy '\(resize)'; "
-                + "use one of \(ResizePolicy.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        return ImageData.InputSpec(channels: channels, height: height, width: width, resize: policy, mean: mean,
-                                   std: std, cropFraction: cropFraction ?? 1)
     }
 }

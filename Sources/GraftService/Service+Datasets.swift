@@ -1,5 +1,6 @@
 // Bringing datasets in: an uploaded archive (extracted and validated) or a folder under the data root.
 import Foundation
+import NeuralNetwork
 import ImageData
 
 extension Service {

@@ -1,6 +1,7 @@
 /// An in-memory cache of decoded, resized images for one dataset and input spec, so that later epochs skip
 /// JPEG decoding. Thread-safe; bounded by a byte budget (images beyond it are simply not cached).
 import Foundation
+import Tensors
 
 /// Decoded images of one dataset under one input spec, keyed by sample index.
 public final class ImageCache: @unchecked Sendable {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FineTuning
 import Foundation
 import NeuralNetwork
 
@@ -68,17 +69,8 @@ struct Bench: ParsableCommand {
             var generator = SeededGenerator(seed: 2)
             let x = Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in generator.nextGaussian() })
             let labels = (0..<batch).map { _ in Int(generator.next() % UInt64(classes)) }
-            let loss = SoftmaxCrossEntropy()
-            let parameters = graph.namedParameters()
-            let optimizer = SGD(learningRate: 0.01, momentum: 0.9)
-            func step() throws -> Float {
-                for (_, p) in parameters { p.zeroGradient() }
-                let logits = try graph.forward(x, mode: .training)
-                let (value, gradient) = loss(logits: logits, labels: labels)
-                try graph.backward(gradient)
-                optimizer.step(parameters)
-                return value
-            }
+            let trainingStep = TrainingStep(graph: graph, optimizer: SGD(learningRate: 0.01, momentum: 0.9))
+            func step() throws -> Float { try trainingStep(x, labels: labels).loss }
             _ = try step(); _ = try step()
             var times: [Double] = []
             var last: Float = 0

@@ -19,20 +19,13 @@ struct Predict: ParsableCommand {
     }
 
     func run() throws {
-        let folder = try ModelFolder.load(from: try modelFolder(model))
-        let spec = try folder.manifest.input.imageSpec()
-        let labels = folder.manifest.labels
+        let classifier = try Classifier(folder: try modelFolder(model), batchSizes: [1])
         var failures = 0
         for path in images {
             do {
-                let image = try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: path), options: spec.decodeOptions())
-                let logits = try folder.graph.forward(spec.tensor(image), mode: .inference)
-                let probabilities = Metrics.softmax(logits.scalars)
-                let ranked = Metrics.ranked(logits.scalars).prefix(topK)
-                let text = ranked.map { index in
-                    let label = index < labels.count ? labels[index] : "class \(index)"
-                    return String(format: "%@ %.3f", label, probabilities[index])
-                }
+                let image = try Classifier.prepare(contentsOf: URL(fileURLWithPath: path), spec: classifier.spec)
+                let prediction = try classifier.classify([image], topK: topK)[0]
+                let text = prediction.candidates.map { String(format: "%@ %.3f", $0.label, $0.probability) }
                 print("\(path): \(text.joined(separator: ", "))")
             } catch {
                 // the other images are still classified; the exit status tells a script that one was not

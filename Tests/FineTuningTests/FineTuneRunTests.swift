@@ -30,7 +30,7 @@ enum Fixture {
             parameter.value.scalars = parameter.value.scalars.indices.map { key.hasSuffix("mean") ? 0.05 * Float($0) : 1 + 0.1 * Float($0) }
         }
         let manifest = ModelManifest(
-            nodes: graph.nodes, input: .init(channels: 1, height: 10, width: 10, resize: "resize", mean: [0.3], std: [0.3]),
+            nodes: graph.nodes, input: .init(channels: 1, height: 10, width: 10, resize: .stretch, mean: [0.3], std: [0.3]),
             labels: ["a", "b", "c"], head: "fc")
         let folder = temporaryDirectory("base")
         try ModelFolder(manifest: manifest, graph: graph).save(to: folder)
@@ -194,15 +194,15 @@ enum Fixture {
                 Sample(label: $1, source: .file($0), name: $0.lastPathComponent)
             })
         }
-        let spec = ImageData.InputSpec(channels: 3, height: 8, width: 8, mean: [0, 0, 0], std: [1, 1, 1])
-        func hash(_ set: Dataset, classes: [String] = ["a", "b"], spec: ImageData.InputSpec = spec) throws -> String {
-            try FineTuneRun.hash(classes: classes, sets: [set], spec: spec)
+        let spec = InputSpec(channels: 3, height: 8, width: 8, mean: [0, 0, 0], std: [1, 1, 1])
+        func hash(_ set: Dataset, classes: [String] = ["a", "b"], spec: InputSpec = spec) throws -> String {
+            try TrainingInputs.hash(classes: classes, sets: [set], spec: spec)
         }
         let reference = try hash(dataset())
         #expect(try hash(dataset()) == reference)
         #expect(try hash(dataset(labels: [1, 0, 0, 1, 0, 1])) != reference)
         #expect(try hash(dataset(), classes: ["a", "c"]) != reference)
-        #expect(try hash(dataset(), spec: ImageData.InputSpec(channels: 3, height: 9, width: 8, mean: [0, 0, 0], std: [1, 1, 1])) != reference)
+        #expect(try hash(dataset(), spec: InputSpec(channels: 3, height: 9, width: 8, mean: [0, 0, 0], std: [1, 1, 1])) != reference)
         var bytes = try Data(contentsOf: files[4])
         bytes[bytes.count - 1] ^= 1  // the last byte, in the digest's byte-wise tail
         try bytes.write(to: files[4])
@@ -386,9 +386,8 @@ enum Fixture {
         let base = try Fixture.baseModel()
         let manifestURL = base.appendingPathComponent("model.json")
         let text = try String(contentsOf: manifestURL, encoding: .utf8)
-        #expect(text.contains("\"resize\""))
-        try text.replacingOccurrences(of: "\"resize\" : \"resize\"", with: "\"resize\" : \"squash\"")
-            .replacingOccurrences(of: "\"resize\":\"resize\"", with: "\"resize\":\"squash\"")
+        #expect(text.contains("\"resize\" : \"stretch\""))
+        try text.replacingOccurrences(of: "\"resize\" : \"stretch\"", with: "\"resize\" : \"squash\"")
             .write(to: manifestURL, atomically: true, encoding: .utf8)
         let run = FineTuneRun(base: base, dataset: .datasets(training: Fixture.dataset(count: 30, seed: 1), validation: nil),
                               spec: Fixture.spec(), outputDirectory: Fixture.temporaryDirectory("o"))

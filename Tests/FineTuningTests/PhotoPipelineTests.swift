@@ -22,7 +22,7 @@ import Testing
     @Test(.enabled(if: available, "run scripts/fetch-efficientnet-lite0 first: the weights or the sample photos are absent"))
     func photoFilesGiveTheLabelsPyTorchGives() throws {
         let folder = try ModelFolder.load(from: Self.model, context: ComputeContext(threads: 2))
-        let spec = try folder.manifest.input.imageSpec()
+        let spec = folder.manifest.input
         #expect(spec.cropFraction == 0.875 && spec.resize == .shorterSideThenCenterCrop)
         let fixture = try Safetensors.read(contentsOf: Self.repository
             .appendingPathComponent("Tests/NeuralNetworkTests/Fixtures/efficientnet_lite0_photos.safetensors")).tensors

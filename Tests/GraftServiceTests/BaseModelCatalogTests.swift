@@ -1,5 +1,6 @@
 // Base models under Models/ are registered with labels and weight hashes; broken folders are skipped with reasons.
 import Foundation
+import NeuralNetwork
 import Testing
 @testable import GraftService
 

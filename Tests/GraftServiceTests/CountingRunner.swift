@@ -1,5 +1,6 @@
 // A small real JobRunner for tests: counts to N, checkpointing its counter to disk and resuming from it.
 import Foundation
+import NeuralNetwork
 import Testing
 @testable import GraftService
 
@@ -93,6 +94,8 @@ final class CountingRunner: JobRunner, @unchecked Sendable {
                                          data: ["step": count])
             }
         }
+        // a runner owns its output folder, as FineTuneRun does
+        try FileManager.default.createDirectory(at: job.outputDirectory, withIntermediateDirectories: true)
         let weights = job.outputDirectory.appendingPathComponent("weights.txt")
         try Data("\(count)".utf8).write(to: weights)
         return JobResult(model: ProducedModel(name: "counter", weightsHash: try SHA256.hexDigest(ofFileAt: weights),

@@ -1,5 +1,6 @@
 // POST /datasets with real archives of Fashion-MNIST PNG folders (made by scripts/make-sample-dataset).
 import Foundation
+import NeuralNetwork
 import HTTPServer
 import Testing
 @testable import GraftService

@@ -1,5 +1,6 @@
 // Migrations: applied once in order with checksums; edited, missing, misnamed or broken files stop start-up.
 import Foundation
+import NeuralNetwork
 import GRDB
 import Testing
 @testable import GraftService

@@ -28,7 +28,7 @@ import Testing
         #expect(body["architecture_error"] == nil, "\(body)")
         let input = try #require(body["input"] as? [String: Any], "\(body)")
         #expect(input["channels"] as? Int == 1 && input["height"] as? Int == 28 && input["width"] as? Int == 28)
-        #expect(input["resize"] as? String == "resize")
+        #expect(input["resize"] as? String == "stretch", "the canonical name of the manifest's \"resize\"")
         #expect((input["mean"] as? [Double])?.map { Float($0) } == [0.286])
         #expect((input["std"] as? [Double])?.map { Float($0) } == [0.353])
         #expect(input["crop_fraction"] as? Double == 1, "a manifest without crop_fraction keeps the whole region")

@@ -1,4 +1,5 @@
 // POST /predict with a real (randomly initialised) ResNet-8 model folder and real PNGs from Fashion-MNIST.
+import FineTuning
 import Foundation
 import HTTPServer
 import ImageData
@@ -15,7 +16,7 @@ import Testing
         let folder = harness.service.baseModelsDirectory.appendingPathComponent("tiny-resnet")
         let nodes = Architectures.resnet8(inputChannels: 1, classes: labels.count)
         let graph = try Graph(nodes: nodes, seed: 7)
-        let manifest = ModelManifest(nodes: nodes, input: .init(channels: 1, height: 28, width: 28, resize: "resize",
+        let manifest = ModelManifest(nodes: nodes, input: .init(channels: 1, height: 28, width: 28, resize: .stretch,
                                                                 mean: [0.3], std: [0.3]),
                                      labels: labels, head: "fc")
         try ModelFolder(manifest: manifest, graph: graph).save(to: folder)

@@ -1,6 +1,7 @@
 // The worker pool end to end with the counting runner on a real SQLite file: success, failure,
 // cancellation, graceful stop and resume, and a worker that lost its lease.
 import Foundation
+import NeuralNetwork
 import Logging
 import Testing
 @testable import GraftService
@@ -65,7 +66,8 @@ import Testing
         #expect(job.error == "The counter refused step 4; lower fail_at_step and resubmit.")
         #expect(runner.executedSteps(of: id) == [1, 2, 3])
         #expect(try store.listModels().isEmpty)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path("models").path).isEmpty)
+        // the runner creates its output folder; a failed job leaves none (nor the models/ folder it would be in)
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: directory.path("models").path)) ?? []).isEmpty)
         #expect(try pool.processNextJob(workerID: "w") == false)
     }
 

@@ -44,8 +44,8 @@ struct ModelDetailBody: Encodable {
             let graph = try Graph(nodes: manifest.nodes, output: manifest.head, context: ComputeContext(threads: 1))
             let rows = try graph.summaryRows(inputShape: manifest.inputShape(batch: 1))
             let spec = manifest.input
-            input = Input(channels: spec.channels, height: spec.height, width: spec.width, resize: spec.resize,
-                          mean: spec.mean, std: spec.std, cropFraction: spec.cropFraction ?? 1)
+            input = Input(channels: spec.channels, height: spec.height, width: spec.width, resize: spec.resize.rawValue,
+                          mean: spec.mean, std: spec.std, cropFraction: spec.cropFraction)
             head = manifest.head
             layers = rows.map { Layer(node: $0.node, op: $0.op, inputs: $0.inputs,
                                       outputShape: Array($0.outputShape.dropFirst()), parameters: $0.parameters) }

@@ -1,5 +1,6 @@
 // The OpenAPI 3.1 description of every route, served at GET /openapi.json and checked against the router by tests.
 import Foundation
+import Tensors
 
 /// Builds the OpenAPI 3.1 document. Schemas list the fields the JSON bodies really have; tests compare both
 /// the paths with the router's routes and the schemas with live responses.
@@ -152,7 +153,9 @@ enum OpenAPIDocument {
                                "weights_sha256": string, "provenance": object([:]), "metrics": object([:]),
                                "parent_model_id": string, "created_at": timestamp,
                                "input": object(["channels": integer, "height": integer, "width": integer,
-                                                "resize": string, "mean": array(number), "std": array(number),
+                                                "resize": .object(["type": .string("string"), "enum": .array(
+                                                    ResizePolicy.allCases.map { .string($0.rawValue) })]),
+                                                "mean": array(number), "std": array(number),
                                                 "crop_fraction": number]),
                                "head": string,
                                "layers": array(object(["node": string, "op": string, "inputs": array(string),

@@ -1,5 +1,6 @@
 // The job routes: submit (with Idempotency-Key), list, show, metrics, Server-Sent Events, cancel.
 import Foundation
+import NeuralNetwork
 import HTTPServer
 
 extension ServiceRoutes {

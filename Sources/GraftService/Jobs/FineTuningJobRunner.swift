@@ -69,13 +69,12 @@ public struct FineTuningJobRunner: JobRunner {
         }
         if let reportingError { throw reportingError }
 
-        let weights = job.outputDirectory.appendingPathComponent("weights.safetensors")
         let metrics = try String(decoding: Self.encoder.encode(FinalMetrics(result: result)), as: UTF8.self)
         let provenance = try String(decoding: Self.encoder.encode(Provenance(
             baseModel: job.baseModelID, dataset: job.datasetID, datasetHash: result.datasetHash, job: job.jobID,
             spec: spec)), as: UTF8.self)
         return JobResult(model: ProducedModel(
-            name: "\(job.baseModelID ?? "model")-\(job.jobID)", weightsHash: try SHA256.hexDigest(ofFileAt: weights),
+            name: "\(job.baseModelID ?? "model")-\(job.jobID)", weightsHash: result.weightsSHA256,
             labels: result.labels, provenanceJSON: provenance, metricsJSON: metrics))
     }
 

@@ -5,7 +5,9 @@ import Foundation
 ///
 /// Contract: call `reporter.checkForStop()` before every step; when it throws `JobStopped(.shutdown)`, save a
 /// checkpoint in `job.checkpointDirectory` and rethrow, so the next attempt resumes from it. Checkpoint at least
-/// every epoch. Write the finished model's folder into `job.outputDirectory` and describe it in the result.
+/// every epoch (creating the folder). Create and write the finished model's folder at `job.outputDirectory` and
+/// describe it in the result (its weights' hash included): the pool neither makes nor reads that folder, and
+/// removes it only when the job does not end in success.
 /// Errors thrown (other than `JobStopped`) fail the job with their description as its message.
 public protocol JobRunner: Sendable {
     func run(_ job: JobTicket, reporter: JobReporter) throws -> JobResult
@@ -24,9 +26,9 @@ public struct JobTicket: Sendable {
     public var baseModelDirectory: URL?
     /// The dataset's folder of class folders, resolved from the store.
     public var datasetDirectory: URL?
-    /// Survives across attempts; removed once the job ends.
+    /// Survives across attempts; removed once the job ends. Not created until the runner writes to it.
     public var checkpointDirectory: URL
-    /// An empty folder for the fine-tuned model; registered as `resultModelID` on success.
+    /// Where the runner creates the fine-tuned model's folder; registered as `resultModelID` on success.
     public var outputDirectory: URL
     /// The id the produced model will get.
     public var resultModelID: String

@@ -1,5 +1,6 @@
 // What a caller asks for when it submits a job, before the store gives it an id.
 import Foundation
+import NeuralNetwork
 
 /// A new job as submitted: its specification and, optionally, the caller's idempotency key.
 public struct JobSubmission: Sendable {

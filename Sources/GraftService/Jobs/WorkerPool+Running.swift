@@ -16,8 +16,6 @@ extension WorkerPool {
         logger.info("Job started", metadata: metadata)
 
         do {
-            try FileManager.default.createDirectory(at: checkpointDirectory, withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
             // A model or dataset deleted since submission leaves nil here; the runner says which is missing.
             let baseModelDirectory = job.baseModelID.flatMap { try? store.model(id: $0) }
                 .map { URL(fileURLWithPath: $0.path, isDirectory: true) }

@@ -1,40 +1,27 @@
-// Classifies images with any registered model: loads model folders into a bounded LRU cache, decodes,
-// preprocesses per the model's input spec, runs inference on a free compute lane, returns top-k.
+// Serves predictions of any registered model: keeps a `Classifier` per compute lane in a bounded LRU cache and
+// hands requests the lane they may use; the classifier does the decoding, inference and ranking.
 import FineTuning
 import Foundation
 import ImageData
 import NeuralNetwork
 import Tensors
 
-/// One image's answer: the k most probable labels.
-public struct Prediction: Equatable, Sendable {
-    public struct Candidate: Equatable, Sendable {
-        public var label: String
-        public var probability: Double
-    }
-
-    public var candidates: [Candidate]
-}
-
 /// Runs predictions. Models are loaded once and kept in an LRU cache bounded by the memory their copies hold.
 ///
-/// A `Graph` caches per-run state and a `ComputeContext` serves one thread at a time, so each compute lane runs
-/// one batch at a time on its own copy of the model (plans compiled for its thread count, loaded the first time
-/// the lane needs it). Lane 0 is one thread and always available: while a job trains, predictions keep to it and
-/// leave the other cores to training. While no job trains:
+/// A `Classifier` runs one batch at a time, so each compute lane has its own copy of the model (plans compiled for
+/// its thread count, loaded the first time the lane needs it). Lane 0 is one thread and always available: while a
+/// job trains, predictions keep to it and leave the other cores to training. While no job trains:
 /// - a request of a large model (at least `wideLaneMinimumMACs` per image) that is alone uses the wide lane, every
-///   core on one forward pass: a lone EfficientNet-Lite0 request went from 7.7 to 5.4 ms at the median;
+///   core on one forward pass;
 /// - concurrent requests spread over the one-thread idle lanes as well, one per core, each decoding its images
-///   and running its network on its own core (two one-thread EfficientNet-Lite0 passes side by side ran 482
-///   images/s in all, the wide lane 457).
-/// Small models (such as the 28×28 default) never use the wide lane: measured with 8 clients on 2 cores, it cost
-/// them 10–20 % of their requests/s.
+///   and running its network on its own core.
+/// Small models (such as the 28×28 default) never use the wide lane: the second core serves them better on HTTP
+/// and decoding. `bench/SERVICE.md` has the measurements behind each choice.
 public final class Predictor: @unchecked Sendable {
     private struct Entry {
         /// The model on each lane that has run it, by lane index (the last lane, `narrowLaneCount`, is the wide one).
-        var models: [Int: ModelFolder]
-        var spec: ImageData.InputSpec
-        var labels: [String]
+        var models: [Int: Classifier]
+        var spec: InputSpec
         /// Multiply-accumulates of one image's forward pass: only large models gain from the wide lane.
         var macsPerImage: Int
         /// What each copy holds in memory, by lane index (see `load`).
@@ -145,57 +132,20 @@ public final class Predictor: @unchecked Sendable {
         var prepared: [ByteImage] = []
         for (index, data) in images.enumerated() {
             do {
-                let image = try ImageDecoder.decode(data, fileName: "image \(index)",
-                                                    options: entry.spec.decodeOptions())
-                prepared.append(entry.spec.prepare(image))
+                prepared.append(try Classifier.prepare(data, name: "image \(index)", spec: entry.spec))
             } catch let error as ImageDataError {
                 throw ServiceError.invalid(field: "images[\(index)]", message: error.description)
             }
         }
-        let logits: Tensor
         do {
-            logits = try onLane(for: record, macsPerImage: entry.macsPerImage) { model in
-                try Self.run(model, entry.spec, prepared)
+            return try onLane(for: record, macsPerImage: entry.macsPerImage) { classifier in
+                try classifier.classify(prepared, topK: topK)
             }
         } catch let error as ServiceError {
             throw error
         } catch {
             throw ServiceError.storage(message: "Model \(modelID) failed to run: \(error).")
         }
-        let labels = entry.labels
-        let classes = logits.shape.last ?? 0
-        guard logits.shape.count == 2, logits.shape[0] == images.count, classes == labels.count else {
-            throw ServiceError.storage(message: "Model \(modelID) produced \(logits.shape) for \(images.count) "
-                + "image(s) and \(labels.count) labels; its head does not match its labels.")
-        }
-        return (0..<images.count).map { row in
-            let probabilities = Self.softmax(Array(logits.scalars[row * classes..<(row + 1) * classes]))
-            let order = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] }
-            return Prediction(candidates: order.prefix(topK).map {
-                Prediction.Candidate(label: labels[$0], probability: probabilities[$0])
-            })
-        }
-    }
-
-    /// Batch sizes whose plans are compiled (and warmed) when a model loads. Requests run in chunks of these
-    /// sizes, so no request compiles a plan and a model's memory stays bounded whatever the request size
-    /// (EfficientNet-Lite0 needs about 28 MB of activations per image in a batch). Batch 4 runs at about the
-    /// best images/s measured on 2 cores; batch 1 is the latency path.
-    static let planBatchSizes = [4, 1]
-
-    /// Logits of `images` (prepared to the model's size), in chunks of the prebuilt batch sizes.
-    private static func run(_ model: ModelFolder, _ spec: ImageData.InputSpec, _ images: [ByteImage]) throws -> Tensor {
-        var scalars: [Float] = []
-        var start = 0, classes = 0
-        while start < images.count {
-            let size = planBatchSizes.first { $0 <= images.count - start }!
-            let logits = try model.graph.forward(spec.batch(Array(images[start..<(start + size)])),
-                                                       mode: .inference)
-            classes = logits.shape.last ?? 0
-            scalars += logits.scalars
-            start += size
-        }
-        return Tensor(shape: [images.count, classes], scalars: scalars)
     }
 
     /// The lane a request may take now, if any. Call with the lock held.
@@ -217,7 +167,7 @@ public final class Predictor: @unchecked Sendable {
     /// Waits for a lane this request may use, runs `body` with the model's copy on it (loading that copy the first
     /// time), and releases the lane. While a job trains only lane 0 is used; otherwise the wide lane when the
     /// request is alone and the model large, else any free one-thread lane.
-    private func onLane<T>(for record: ModelRecord, macsPerImage: Int, _ body: (ModelFolder) throws -> T) throws -> T {
+    private func onLane<T>(for record: ModelRecord, macsPerImage: Int, _ body: (Classifier) throws -> T) throws -> T {
         condition.lock()
         // Lanes go to waiting requests in arrival order: without it, whichever waiter wakes first wins and the
         // slowest request of a busy minute waits several turns (p99 of 8 clients rose by half).
@@ -260,14 +210,6 @@ public final class Predictor: @unchecked Sendable {
         return try body(model)
     }
 
-    /// softmax(z)_i = exp(z_i − max z) / Σ_j exp(z_j − max z), in Double (shifting by the max avoids overflow).
-    static func softmax(_ logits: [Float]) -> [Double] {
-        let largest = Double(logits.max() ?? 0)
-        let exponentials = logits.map { Foundation.exp(Double($0) - largest) }
-        let total = exponentials.reduce(0, +)
-        return exponentials.map { $0 / total }
-    }
-
     /// The cache entry of `record`, loading the model on lane 0 (and evicting others) when it is not cached.
     /// Loading runs outside the lock: predictions of other models go on meanwhile.
     private func loaded(_ record: ModelRecord) throws -> Entry {
@@ -279,18 +221,12 @@ public final class Predictor: @unchecked Sendable {
             return entry
         }
         if let cached { return cached }
-        let folder = URL(fileURLWithPath: record.path, isDirectory: true)
         let (model, bytes) = try load(record, context: lanes[0])
-        let spec: ImageData.InputSpec
-        do { spec = try model.manifest.input.imageSpec() } catch {
-            throw ServiceError.storage(message: "Model \(record.id) in \(folder.path) cannot be used: \(error)")
-        }
-        let macs = (try? model.graph.summaryRows(inputShape: model.manifest.inputShape(batch: 1)))?
-            .reduce(0) { $0 + $1.macs } ?? 0
+        let macs = model.macsPerImage
         return locked {
             // Another request may have loaded it meanwhile: keep the first.
             if let entry = cache[record.id], entry.weightsHash == record.weightsHash { return entry }
-            let entry = Entry(models: [0: model], spec: spec, labels: model.manifest.labels, macsPerImage: macs,
+            let entry = Entry(models: [0: model], spec: model.spec, macsPerImage: macs,
                               copyBytes: [0: bytes], weightsHash: record.weightsHash, lastUse: clock)
             cache[record.id] = entry
             evict(keeping: record.id)
@@ -298,29 +234,25 @@ public final class Predictor: @unchecked Sendable {
         }
     }
 
-    /// The model folder of `record` on `context`, with its plans for the prebuilt batch sizes compiled and warmed,
-    /// and the memory it holds: what the process's resident set grew by while it loaded, and at least the size of
-    /// its weights file. Plans, activations and oneDNN's kernels make that several times the weights
-    /// (EfficientNet-Lite0: about 120 MB a copy for 19 MB of weights), which a bound on weights alone would miss.
-    /// Other threads allocating meanwhile can only make the figure larger, so the bound errs on the safe side.
-    private func load(_ record: ModelRecord, context: ComputeContext) throws -> (ModelFolder, bytes: Int) {
+    /// The classifier of `record` on `context`, its plans compiled and warmed, and the memory it holds: what the
+    /// process's resident set grew by while it loaded, and at least the size of its weights file. Plans,
+    /// activations and oneDNN's kernels make that several times the weights, which a bound on weights alone would
+    /// miss (`bench/SERVICE.md` has the figures). Other threads allocating meanwhile can only make the figure
+    /// larger, so the bound errs on the safe side.
+    private func load(_ record: ModelRecord, context: ComputeContext) throws -> (Classifier, bytes: Int) {
         let before = Self.residentBytes()
         let folder = URL(fileURLWithPath: record.path, isDirectory: true)
-        let model: ModelFolder
+        let classifier: Classifier
         do {
-            model = try ModelFolder.load(from: folder, context: context)
+            classifier = try Classifier(folder: folder, context: context)
+            try classifier.warm()
         } catch {
-            throw ServiceError.storage(message: "Model \(record.id) cannot be loaded from \(folder.path): \(error)")
-        }
-        do {
-            for size in Self.planBatchSizes { try model.graph.prepare(inputShape: model.manifest.inputShape(batch: size)) }
-        } catch {
-            throw ServiceError.storage(message: "Model \(record.id) in \(folder.path) cannot run: \(error)")
+            throw ServiceError.storage(message: "Model \(record.id) in \(folder.path) cannot be used: \(error)")
         }
         let weights = folder.appendingPathComponent(ModelFolder.weightsName)
         let weightBytes = ((try? FileManager.default.attributesOfItem(atPath: weights.path)[.size]) as? NSNumber)?
             .intValue ?? 0
-        return (model, max(weightBytes, Self.residentBytes() - before))
+        return (classifier, max(weightBytes, Self.residentBytes() - before))
     }
 
     /// The process's resident set size, from `/proc/self/statm` (0 where that cannot be read).

@@ -1,5 +1,6 @@
 // Applies `Migrations/NNNN_name.sql` files in order, each in one transaction, recorded with a SHA-256 checksum.
 import Foundation
+import NeuralNetwork
 import GRDB
 
 /// One migration file: its order, name and contents.

@@ -1,42 +1,14 @@
 import Foundation
+import Tensors
 
 /// `model.json`: everything about a model except its weights — format version, graph nodes, input spec, class
 /// labels, head node, provenance and metrics. Keys are snake_case as in DESIGN.md.
 public struct ModelManifest: Codable, Equatable, Sendable {
     public static let currentFormatVersion = 1
 
-    /// How images are brought to the input size before normalisation.
-    public struct InputSpec: Codable, Equatable, Sendable {
-        public var channels: Int
-        public var height: Int
-        public var width: Int
-        /// `resize` (stretch), `resize_shorter_center_crop`, or `none`.
-        public var resize: String
-        /// Per-channel mean and standard deviation subtracted / divided after scaling pixels to [0, 1].
-        public var mean: [Float]
-        public var std: [Float]
-        /// The centred fraction of the resized region that is kept (0.875: ImageNet's usual evaluation crop);
-        /// nil keeps it all.
-        public var cropFraction: Double?
-
-        public init(channels: Int, height: Int, width: Int, resize: String = "resize", mean: [Float]? = nil,
-                    std: [Float]? = nil, cropFraction: Double? = nil) {
-            self.channels = channels
-            self.height = height
-            self.width = width
-            self.resize = resize
-            self.mean = mean ?? [Float](repeating: 0, count: channels)
-            self.std = std ?? [Float](repeating: 1, count: channels)
-            self.cropFraction = cropFraction
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case channels, height, width, resize, mean, std, cropFraction = "crop_fraction"
-        }
-    }
-
     public var formatVersion: Int
     public var nodes: [NodeSpec]
+    /// What the network takes: size, channels, resize policy, crop and normalisation.
     public var input: InputSpec
     public var labels: [String]
     /// When set, `labels` live in this file beside `model.json` (one per line, class-index order) rather than in
@@ -148,14 +120,8 @@ public struct ModelManifest: Codable, Equatable, Sendable {
         guard formatVersion == Self.currentFormatVersion else {
             throw ModelError("\(file): format_version \(formatVersion) is not supported (this Graft reads \(Self.currentFormatVersion))")
         }
-        guard input.channels > 0, input.height > 0, input.width > 0,
-              input.mean.count == input.channels, input.std.count == input.channels, input.std.allSatisfy({ $0 > 0 })
-        else {
-            throw ModelError("\(file): input spec needs positive sizes and one mean and one positive std per channel")
-        }
-        if let fraction = input.cropFraction, !(fraction > 0 && fraction <= 1) {
-            throw ModelError("\(file): input crop_fraction must be in (0, 1], got \(fraction)")
-        }
+        let problems = input.problems
+        guard problems.isEmpty else { throw ModelError("\(file): input spec: \(problems.joined(separator: "; "))") }
         guard nodes.contains(where: { $0.name == head }) else {
             throw ModelError("\(file): head node '\(head)' is not in the graph")
         }

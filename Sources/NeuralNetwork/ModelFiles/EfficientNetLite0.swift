@@ -91,10 +91,10 @@ public enum EfficientNetLite0 {
 
     /// The input spec: (pixel − 127) / 128, written as mean 127/255 and std 128/255 on pixels scaled to [0, 1];
     /// the evaluation crop of the EfficientNet family (shorter side to 224 + 32, centre 224: a fraction 0.875).
-    public static var input: ModelManifest.InputSpec {
-        ModelManifest.InputSpec(channels: 3, height: imageSize, width: imageSize, resize: "resize_shorter_center_crop",
-                                mean: [Float](repeating: 127.0 / 255, count: 3),
-                                std: [Float](repeating: 128.0 / 255, count: 3), cropFraction: 0.875)
+    public static var input: InputSpec {
+        InputSpec(channels: 3, height: imageSize, width: imageSize, resize: .shorterSideThenCenterCrop,
+                  mean: [Float](repeating: 127.0 / 255, count: 3), std: [Float](repeating: 128.0 / 255, count: 3),
+                  cropFraction: 0.875)
     }
 
     /// Renames a PyTorch state dict of this architecture (`_blocks.3._bn1.weight`) to Graft keys

@@ -26,12 +26,15 @@ public struct ModelFolder {
     }
 
     /// Writes both files into `folder` (created when missing); the manifest's nodes are taken from the graph.
-    public func save(to folder: URL) throws {
+    /// Returns the SHA-256 of the weights file written, which the service records as the model's identity.
+    @discardableResult
+    public func save(to folder: URL) throws -> String {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var manifest = self.manifest
         manifest.nodes = graph.nodes
         try manifest.write(to: folder.appendingPathComponent(Self.manifestName))
         try Safetensors.write(graph.stateDict(), metadata: ["format": "pt", "producer": "graft"],
                               to: folder.appendingPathComponent(Self.weightsName))
+        return try SHA256.hexDigest(ofFileAt: folder.appendingPathComponent(Self.weightsName))
     }
 }

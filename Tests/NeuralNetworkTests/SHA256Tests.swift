@@ -1,7 +1,7 @@
 // SHA-256 against the FIPS 180-4 example vectors and against Debian's sha256sum.
 import Foundation
 import Testing
-@testable import GraftService
+import NeuralNetwork
 
 @Suite struct SHA256Tests {
     @Test(arguments: [
@@ -45,8 +45,10 @@ import Testing
             }
             #expect(hasher.finalizeHex() == SHA256.hexDigest(of: data), "length \(length)")
         }
-        let directory = try TemporaryDirectory()
-        let file = directory.path("bytes.bin")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sha256-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("bytes.bin")
         try Data(bytes).write(to: file)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")

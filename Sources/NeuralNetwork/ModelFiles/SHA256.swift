@@ -1,4 +1,4 @@
-// SHA-256 (FIPS 180-4), small and dependency-free: migration checksums and artefact hashes.
+// SHA-256 (FIPS 180-4), small and dependency-free: weights, migration checksums and artefact hashes.
 import Foundation
 
 /// An incremental SHA-256 digest (FIPS 180-4, https://doi.org/10.6028/NIST.FIPS.180-4).

@@ -1,0 +1,155 @@
+/// A model folder as an image classifier: image bytes → decoded and prepared per the model's input spec →
+/// logits in chunks of the batch sizes it compiled → top-k labels with probabilities. The one prediction path of
+/// the service, `graft predict` and the benchmarks; evaluation ranks with the same `ClassScores`.
+import Foundation
+import ImageData
+import NeuralNetwork
+import Tensors
+
+/// One image's answer: the k most probable labels, most probable first.
+public struct Prediction: Equatable, Sendable {
+    public struct Candidate: Equatable, Sendable {
+        public var label: String
+        public var probability: Double
+
+        public init(label: String, probability: Double) {
+            self.label = label
+            self.probability = probability
+        }
+    }
+
+    public var candidates: [Candidate]
+
+    public init(candidates: [Candidate]) { self.candidates = candidates }
+}
+
+/// Why a classifier could not run: the model's files or graph are at fault (an image's fault is an
+/// `ImageDataError` naming the image).
+public struct ClassifierError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// A model loaded on one compute lane, ready to classify.
+///
+/// A `Graph` caches per-run state and its `ComputeContext` serves one thread at a time, so a classifier runs one
+/// batch at a time; a server keeps one per lane. Requests of any size run in chunks of `batchSizes`, whose plans
+/// `warm()` compiles up front, so no request compiles a plan and the memory a classifier holds stays bounded
+/// whatever the request size.
+public final class Classifier {
+    public let model: ModelFolder
+    /// Chunk sizes, largest first; the last is 1, so any count of images runs.
+    public let batchSizes: [Int]
+
+    /// Batch 4 runs at about the best images/s measured on 2 cores (`bench/SERVICE.md`); batch 1 is the latency
+    /// path.
+    public static let defaultBatchSizes = [4, 1]
+
+    public var spec: InputSpec { model.manifest.input }
+    public var labels: [String] { model.manifest.labels }
+
+    public init(model: ModelFolder, batchSizes: [Int] = Classifier.defaultBatchSizes) {
+        precondition(batchSizes.last == 1 && batchSizes == batchSizes.sorted(by: >), "batch sizes must descend to 1")
+        self.model = model
+        self.batchSizes = batchSizes
+    }
+
+    /// Loads the model folder at `folder` onto `context`; errors name the folder.
+    public convenience init(folder: URL, context: ComputeContext = ComputeContext(),
+                            batchSizes: [Int] = Classifier.defaultBatchSizes) throws {
+        let model: ModelFolder
+        do { model = try ModelFolder.load(from: folder, context: context) } catch {
+            throw ClassifierError(description: "The model cannot be loaded from \(folder.path): \(error)")
+        }
+        self.init(model: model, batchSizes: batchSizes)
+    }
+
+    /// Compiles and runs once the plan of every chunk size, so the first request finds them ready.
+    public func warm() throws {
+        do {
+            for size in batchSizes { try model.graph.prepare(inputShape: model.manifest.inputShape(batch: size)) }
+        } catch {
+            throw ClassifierError(description: "The model cannot run on its \(spec.channels)×\(spec.height)×"
+                + "\(spec.width) input: \(error)")
+        }
+    }
+
+    /// Multiply-accumulates of one image's forward pass (0 when the graph cannot say).
+    public var macsPerImage: Int {
+        ((try? model.graph.summaryRows(inputShape: model.manifest.inputShape(batch: 1))) ?? []).reduce(0) { $0 + $1.macs }
+    }
+
+    /// Decodes image bytes and brings them to the input size; needs no lane, so callers run it on their own
+    /// thread. `name` is how errors refer to the image.
+    public static func prepare(_ data: Data, name: String, spec: InputSpec) throws -> ByteImage {
+        spec.prepare(try ImageDecoder.decode(data, fileName: name, options: spec.decodeOptions()))
+    }
+
+    /// Decodes an image file and brings it to the input size.
+    public static func prepare(contentsOf url: URL, spec: InputSpec) throws -> ByteImage {
+        spec.prepare(try ImageDecoder.decode(contentsOf: url, options: spec.decodeOptions()))
+    }
+
+    /// Logits N×K of images already prepared to the input size, in chunks of `batchSizes`.
+    public func logits(_ images: [ByteImage]) throws -> Tensor {
+        var scalars: [Float] = []
+        var start = 0, classes = 0
+        while start < images.count {
+            let size = batchSizes.first { $0 <= images.count - start }!
+            let logits = try model.graph.forward(spec.batch(Array(images[start..<(start + size)])), mode: .inference)
+            classes = logits.shape.last ?? 0
+            scalars += logits.scalars
+            start += size
+        }
+        return Tensor(shape: [images.count, classes], scalars: scalars)
+    }
+
+    /// The `topK` most probable labels of each prepared image, in order.
+    public func classify(_ images: [ByteImage], topK: Int) throws -> [Prediction] {
+        let logits = try self.logits(images)
+        guard logits.shape.count == 2, logits.shape[0] == images.count, logits.shape[1] == labels.count else {
+            throw ClassifierError(description: "The model produced \(logits.shape) for \(images.count) image(s) and "
+                + "\(labels.count) labels; its head does not match its labels.")
+        }
+        return ClassScores.predictions(logits: logits, labels: labels, topK: topK)
+    }
+}
+
+/// Rows of class scores (logits N×K): ranking, probabilities, accuracy counts.
+public enum ClassScores {
+    /// Class indices by decreasing score (ties: lower index first).
+    public static func ranked(_ scores: [Float]) -> [Int] {
+        scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+    }
+
+    /// softmax(z)_i = exp(z_i − max z) / Σ_j exp(z_j − max z), in Double (shifting by the max avoids overflow).
+    public static func softmax(_ row: [Float]) -> [Double] {
+        let top = Double(row.max() ?? 0)
+        let exponentials = row.map { Foundation.exp(Double($0) - top) }
+        let total = exponentials.reduce(0, +)
+        return exponentials.map { $0 / total }
+    }
+
+    /// How many rows of logits N×K have their maximum at the label.
+    public static func correctCount(logits: Tensor, labels: [Int]) -> Int {
+        let k = logits.shape[1]
+        var correct = 0
+        for (n, label) in labels.enumerated() {
+            var best = 0
+            for c in 1..<k where logits.scalars[n * k + c] > logits.scalars[n * k + best] { best = c }
+            if best == label { correct += 1 }
+        }
+        return correct
+    }
+
+    /// The `topK` most probable labels of every row of logits N×K.
+    public static func predictions(logits: Tensor, labels: [String], topK: Int) -> [Prediction] {
+        let classes = logits.shape[1]
+        return (0..<logits.shape[0]).map { row in
+            let scores = Array(logits.scalars[row * classes..<(row + 1) * classes])
+            let probabilities = softmax(scores)
+            return Prediction(candidates: ranked(scores).prefix(topK).map {
+                Prediction.Candidate(label: $0 < labels.count ? labels[$0] : "class \($0)", probability: probabilities[$0])
+            })
+        }
+    }
+}

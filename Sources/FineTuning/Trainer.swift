@@ -1,0 +1,234 @@
+/// The phases of one fine-tuning run between loading its data and writing its model: inputs and feature cache,
+/// resume, the steps of an epoch, the epoch's evaluation and best-weights choice, and the final evaluation.
+import Foundation
+import ImageData
+import NeuralNetwork
+import Tensors
+
+/// Trains a `TrainingPlan` on a run's data; `FineTuneRun.run` calls its phases in order.
+final class Trainer {
+    let run: FineTuneRun
+    let plan: TrainingPlan
+    let training: Dataset
+    var spec: FineTuneSpec { run.spec }
+    /// The base model's input: how raw images are prepared.
+    let imageSpec: InputSpec
+    let classCount: Int
+    let datasetHash: String
+
+    // MARK: Inputs (phase 1)
+
+    /// Whether the frozen prefix runs once per image (feature cache) rather than every step.
+    let cacheable: Bool
+    let trainImages: any ImageBatches
+    let validationImages: (any ImageBatches)?
+    /// What the trained graph takes: the images, or the frozen prefix's output for each (one set per augmented view).
+    private var trainInputs: any ImageBatches
+    private var views: [TensorImages] = []
+    let validationInputs: (any ImageBatches)?
+    /// The graph the steps run: the whole plan, or its suffix above the cached features.
+    let trainGraph: Graph
+    let step: TrainingStep
+    let stepsPerEpoch: Int
+    var totalSteps: Int { stepsPerEpoch * spec.epochs }
+    private let schedule: LearningRateSchedule
+
+    // MARK: Progress
+
+    var state = RunState()
+    var stopReason = StopReason.completed
+    private(set) var globalStep = 0
+    private(set) var sharedCoreSteps = 0
+    private let started: Date
+    private let runStart = Date()
+    private var stepsThisRun = 0
+    private var laneChanged = Date.distantPast
+
+    /// Phase 1: decodes (or streams) the images and, when nothing below the cut trains and the images never change,
+    /// runs the frozen prefix once per image (or once per augmented view) so that the steps train the suffix only.
+    init(run: FineTuneRun, plan: TrainingPlan, imageSpec: InputSpec, training: Dataset, validation: Dataset?,
+         started: Date) throws {
+        self.run = run
+        self.plan = plan
+        self.imageSpec = imageSpec
+        self.training = training
+        self.started = started
+        let spec = run.spec
+        classCount = training.classNames.count
+        trainImages = try TrainingInputs.images(training, spec: imageSpec, materializedLimit: run.materializedLimit)
+        validationImages = try validation.map {
+            try TrainingInputs.images($0, spec: imageSpec, materializedLimit: run.materializedLimit)
+        }
+        datasetHash = try TrainingInputs.hash(classes: training.classNames,
+                                              sets: [training] + (validation.map { [$0] } ?? []), spec: imageSpec)
+        cacheable = spec.featureCache && plan.prefix != nil && (!spec.augmentation.enabled || spec.augmentedViews > 0)
+        trainInputs = trainImages
+        var validationInputs = validationImages
+        var graph = plan.graph
+        if cacheable, let prefix = plan.prefix, let suffix = plan.suffix {
+            if spec.augmentation.enabled {
+                views = try (0..<spec.augmentedViews).map { view in
+                    try TrainingInputs.features(prefix, TrainingInputs.AugmentedView(
+                        dataset: training, spec: imageSpec, config: spec.augmentation, seed: spec.seed, view: view),
+                                                batchSize: 256)
+                }
+            } else {
+                trainInputs = try TrainingInputs.features(prefix, trainImages, batchSize: 256)
+            }
+            validationInputs = try validationImages.map { try TrainingInputs.features(prefix, $0, batchSize: 256) }
+            graph = suffix
+        }
+        self.validationInputs = validationInputs
+        trainGraph = graph
+        let weights: [Float]? = spec.classWeighting == .balanced ? training.classCounts.map {
+            Float(Double(training.count) / (Double(training.classNames.count) * Double($0)))
+        } : nil
+        step = TrainingStep(graph: graph, loss: SoftmaxCrossEntropy(labelSmoothing: Float(spec.labelSmoothing),
+                                                                    classWeights: weights),
+                            optimizer: Self.optimizer(for: spec))
+        stepsPerEpoch = (trainImages.count + spec.batchSize - 1) / spec.batchSize
+        schedule = spec.schedule == .cosine ? CosineSchedule(learningRate: Float(spec.learningRate))
+            : ConstantSchedule(learningRate: Float(spec.learningRate))
+    }
+
+    static func optimizer(for spec: FineTuneSpec) -> Optimizer {
+        let rate = Float(spec.learningRate), decay = Float(spec.weightDecay)
+        switch spec.optimizer {
+        case .sgd: return SGD(learningRate: rate, momentum: Float(spec.momentum), nesterov: spec.momentum > 0, weightDecay: decay)
+        case .adam: return Adam(learningRate: rate, weightDecay: decay)
+        case .adamw: return AdamW(learningRate: rate, weightDecay: decay)
+        }
+    }
+
+    // MARK: Resume (phase 2)
+
+    /// Loads the checkpoint in `directory` when one of this run is there; returns the epochs it had done.
+    func resume(from directory: URL?) throws -> Int {
+        if let directory {
+            state = try Checkpoint.load(from: directory, spec: spec, datasetHash: datasetHash, plan: plan,
+                                        optimizer: step.optimizer, parameters: step.parameters) ?? state
+        }
+        globalStep = state.epochsDone * stepsPerEpoch
+        return state.epochsDone
+    }
+
+    // MARK: Steps (phase 3)
+
+    /// Runs the steps of `epoch` (0-based); returns the epoch's training loss sum, correct count and images seen.
+    /// Stops early, after the step that reached it, at the spec's time limit (`stopReason` says so).
+    func trainEpoch(_ epoch: Int, progress: (FineTuneProgress) -> Void, isCancelled: () -> Bool) throws
+        -> (lossSum: Double, correct: Int, seen: Int, seconds: Double)
+    {
+        let epochStart = Date()
+        var lossSum = 0.0, correct = 0, seen = 0
+        if !views.isEmpty { trainInputs = views[epoch % views.count] }
+        let loader = spec.augmentation.enabled && !cacheable ? BatchLoader(
+            dataset: training, indices: Array(0..<training.count), spec: imageSpec,
+            options: BatchLoaderOptions(batchSize: spec.batchSize, shuffles: true, seed: spec.seed, epoch: epoch,
+                                        augmentation: spec.augmentation, workers: max(1, run.context.threads))) : nil
+        let order = TrainingInputs.order(count: trainInputs.count, seed: spec.seed, epoch: epoch)
+        for stepIndex in 0..<stepsPerEpoch {
+            if isCancelled() { throw FineTuneCancelled(epoch: epoch + 1, step: stepIndex + 1) }
+            chooseLane()
+            let inputs: Tensor, labels: [Int]
+            if let loader {
+                guard let batch = try loader.next() else { break }
+                (inputs, labels) = (batch.images, batch.labels)
+            } else {
+                let indices = Array(order[(stepIndex * spec.batchSize)..<min(order.count, (stepIndex + 1) * spec.batchSize)])
+                (inputs, labels) = try trainInputs.batch(indices)
+            }
+            let rate = schedule.learningRate(atStep: globalStep, totalSteps: totalSteps)
+            let (value, logits) = try step(inputs, labels: labels, learningRate: rate)
+            globalStep += 1
+            stepsThisRun += 1
+            lossSum += Double(value) * Double(labels.count)
+            correct += ClassScores.correctCount(logits: logits, labels: labels)
+            seen += labels.count
+            let elapsed = Date().timeIntervalSince(runStart)
+            let speed = Double(stepsThisRun) / max(elapsed, 1e-9)
+            progress(FineTuneProgress(
+                kind: .step, epoch: epoch + 1, epochs: spec.epochs, step: stepIndex + 1, stepsPerEpoch: stepsPerEpoch,
+                globalStep: globalStep, totalSteps: totalSteps, loss: lossSum / Double(seen),
+                accuracy: Double(correct) / Double(seen), learningRate: Double(rate),
+                imagesPerSecond: Double(seen) / max(Date().timeIntervalSince(epochStart), 1e-9),
+                etaSeconds: Double(totalSteps - globalStep) / speed, validation: nil))
+            if spec.timeLimitSeconds > 0 && Date().timeIntervalSince(started) >= spec.timeLimitSeconds {
+                stopReason = .timeLimit
+            }
+            if stopReason == .timeLimit && stepIndex + 1 < stepsPerEpoch { break }
+        }
+        return (lossSum, correct, seen, Date().timeIntervalSince(epochStart))
+    }
+
+    /// Moves the steps to the run's shared lane while it is asked to yield a core, and back; lane changes recompile
+    /// the plans, so they are `laneHoldSeconds` apart at least.
+    private func chooseLane() {
+        guard let sharedContext = run.sharedContext else { return }
+        let lane = run.yieldsCore() ? sharedContext : run.context
+        if lane !== trainGraph.context, Date().timeIntervalSince(laneChanged) >= run.laneHoldSeconds {
+            trainGraph.use(lane)
+            laneChanged = Date()
+        }
+        if trainGraph.context === sharedContext { sharedCoreSteps += 1 }
+    }
+
+    // MARK: Epoch end (phase 4)
+
+    /// Evaluates the epoch on the validation set, keeps the weights when its loss is the lowest so far, writes the
+    /// checkpoint, and says whether the run stops here (time limit or early stopping).
+    func endEpoch(_ epoch: Int, training: (lossSum: Double, correct: Int, seen: Int, seconds: Double),
+                  progress: (FineTuneProgress) -> Void) throws -> Bool {
+        let report = try evaluate()
+        let seen = training.seen
+        let metrics = EpochMetrics(
+            epoch: epoch + 1, trainingLoss: seen == 0 ? 0 : training.lossSum / Double(seen),
+            trainingAccuracy: seen == 0 ? 0 : Double(training.correct) / Double(seen), validationLoss: report?.loss,
+            validationAccuracy: report?.accuracy, seconds: training.seconds)
+        state.history.append(metrics)
+        state.epochsDone = epoch + 1
+        let score = report?.loss ?? metrics.trainingLoss
+        if report == nil || score < state.bestLoss {
+            state.bestLoss = score
+            state.bestEpoch = epoch + 1
+            state.bestWeights = plan.trainedState()
+            state.staleEpochs = 0
+        } else {
+            state.staleEpochs += 1
+        }
+        let elapsed = Date().timeIntervalSince(runStart)
+        progress(FineTuneProgress(
+            kind: .epoch, epoch: epoch + 1, epochs: spec.epochs, step: stepsPerEpoch, stepsPerEpoch: stepsPerEpoch,
+            globalStep: globalStep, totalSteps: totalSteps, loss: metrics.trainingLoss,
+            accuracy: metrics.trainingAccuracy, learningRate: Double(step.optimizer.learningRate),
+            imagesPerSecond: Double(seen) / max(metrics.seconds, 1e-9),
+            etaSeconds: Double(totalSteps - globalStep) * elapsed / Double(max(stepsThisRun, 1)), validation: report))
+        if let directory = run.checkpointDirectory {
+            try Checkpoint.save(state, to: directory, spec: spec, datasetHash: datasetHash, plan: plan,
+                                optimizer: step.optimizer)
+        }
+        if stopReason == .timeLimit { return true }
+        if spec.earlyStoppingPatience > 0 && state.staleEpochs >= spec.earlyStoppingPatience {
+            stopReason = .earlyStopping
+            return true
+        }
+        return false
+    }
+
+    /// The trained graph on the validation set, in inference mode; nil without one.
+    func evaluate() throws -> EvaluationReport? {
+        try validationInputs.map {
+            try Evaluation.evaluate(graph: trainGraph, images: $0, classCount: classCount,
+                                    batchSize: max(spec.batchSize, 256), topK: min(spec.topK, classCount),
+                                    loss: SoftmaxCrossEntropy())
+        }
+    }
+
+    // MARK: Final evaluation (phase 5)
+
+    /// Puts the best epoch's weights back and evaluates them.
+    func restoreBest() throws -> EvaluationReport? {
+        if let best = state.bestWeights { try plan.restore(best) }
+        return try evaluate()
+    }
+}
