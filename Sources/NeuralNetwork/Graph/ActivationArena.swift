@@ -15,9 +15,9 @@ final class ActivationArena {
         func overlaps(_ other: Lifetime) -> Bool { first <= other.last && other.first <= last }
     }
 
-    static let alignment = 64
+    static let alignment = MemoryArena.alignment
 
-    let storage: UnsafeMutableRawPointer
+    let storage: MemoryArena
     /// Bytes of the arena, and what the buffers would take apart.
     let bytes: Int
     let separateBytes: Int
@@ -49,12 +49,8 @@ final class ActivationArena {
         let (offsets, size) = Self.place(buffers.map(\.lifetime))
         bytes = size
         separateBytes = buffers.reduce(0) { $0 + $1.lifetime.bytes }
-        storage = UnsafeMutableRawPointer.allocate(byteCount: max(size, 1), alignment: Self.alignment)
-        storage.initializeMemory(as: UInt8.self, repeating: 0, count: max(size, 1))
-        for (buffer, offset) in zip(buffers, offsets) { try buffer.memory.rebind(to: storage + offset) }
+        storage = try MemoryArena(byteCount: size, placing: zip(buffers, offsets).map { ($0.memory, $1) })
     }
-
-    deinit { storage.deallocate() }
 }
 
 extension Plan {
@@ -63,21 +59,21 @@ extension Plan {
     /// dense output buffer into an arena shaped by those lifetimes. Buffers that are not a step's result, padded
     /// layouts, and the plan's input stay where they are.
     func shareActivationStorage() throws -> ActivationArena? {
-        var reads: [[UnsafeRawPointer]] = []
-        var results: [UnsafeRawPointer] = []
+        var reads: [[UInt]] = []
+        var results: [UInt] = []
         _ = try forward(Tensor(shape: key.inputShape, repeating: 0)) { inputs, output in
-            reads.append(inputs.map(\.baseAddress))
-            results.append(output.baseAddress)
+            reads.append(inputs.map(\.storageIdentity))
+            results.append(output.storageIdentity)
         }
-        var lastUse: [UnsafeRawPointer: Int] = [:]
+        var lastUse: [UInt: Int] = [:]
         for i in steps.indices {
             for address in reads[i] + [results[i]] { lastUse[address] = i }
         }
         lastUse[results[outputIndex]] = steps.count  // the caller reads the result after the last step
         var buffers: [(memory: Memory, lifetime: ActivationArena.Lifetime)] = []
         for (i, step) in steps.enumerated() {
-            guard let memory = step.ownedOutput, memory.baseAddress == results[i], memory.isDense,
-                  memory.baseAddress != inputMemory.baseAddress else { continue }
+            guard let memory = step.ownedOutput, memory.storageIdentity == results[i], memory.isDense,
+                  memory.storageIdentity != inputMemory.storageIdentity else { continue }
             buffers.append((memory, .init(bytes: memory.descriptor.byteCount, first: i, last: lastUse[results[i]]!)))
         }
         guard buffers.count > 1 else { return nil }

@@ -1,5 +1,6 @@
 /// Adam and AdamW: adaptive moment estimation with L2 (Adam) or decoupled (AdamW) weight decay.
 import Foundation
+import Tensors
 
 /// Adam in PyTorch's formulation (`torch.optim.Adam`, no AMSGrad), with per-parameter step count t:
 ///
@@ -117,7 +118,6 @@ struct AdaptiveMoments {
 
     /// θ: value, ∇: gradient, m, v: moment estimates — all of `parameter.value.count` elements.
     private func update(parameter: Parameter, state: inout Moments) {
-        let count = parameter.value.count
         // Scalar factors in Double from the decimal hyperparameters, as PyTorch computes them from Python floats,
         // then rounded once to Float (as PyTorch's kernels do with their scalar arguments).
         let lr = Self.decimal(learningRate), b1 = Self.decimal(beta1), b2 = Self.decimal(beta2)
@@ -127,27 +127,12 @@ struct AdaptiveMoments {
         let stepSize = Float(lr / biasCorrection1)
         let l2 = decoupled ? 0 : weightDecay
         let shrink: Float = decoupled ? Float(1 - lr * Self.decimal(weightDecay)) : 1
-        let constants = AdamConstants(keep1: beta1, keep2: beta2, gain1: Float(1 - b1), gain2: Float(1 - b2),
-                                      epsilon: epsilon, stepSize: stepSize, correction2Root: correction2Root,
-                                      l2: l2, shrink: shrink)
-        parameter.gradient.scalars.withUnsafeBufferPointer { gradient in
-            parameter.value.scalars.withUnsafeMutableBufferPointer { value in
-                state.exponentialAverage.scalars.withUnsafeMutableBufferPointer { m in
-                    state.exponentialAverageOfSquares.scalars.withUnsafeMutableBufferPointer { v in
-                        forEachSlice(count: count) { range in
-                            // Separate loops per weight-decay form keep the branches out of the vectorised body.
-                            if l2 != 0 {
-                                adamKernel(range, value, gradient, m, v, constants, l2: true, shrink: false)
-                            } else if shrink != 1 {
-                                adamKernel(range, value, gradient, m, v, constants, l2: false, shrink: true)
-                            } else {
-                                adamKernel(range, value, gradient, m, v, constants, l2: false, shrink: false)
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        let constants = AdamStepConstants(keep1: beta1, keep2: beta2, gain1: Float(1 - b1), gain2: Float(1 - b2),
+                                          epsilon: epsilon, stepSize: stepSize, correction2Root: correction2Root,
+                                          l2: l2, shrink: shrink)
+        OptimizerKernels.adam(value: &parameter.value.scalars, gradient: parameter.gradient.scalars,
+                              m: &state.exponentialAverage.scalars, v: &state.exponentialAverageOfSquares.scalars,
+                              constants: constants)
     }
 
     /// The Double a user meant by a Float hyperparameter: the shortest decimal that rounds to it (0.999, not
@@ -188,30 +173,5 @@ struct AdaptiveMoments {
         }
         moments = loaded
         stepCount = loadedStep
-    }
-}
-
-/// The scalar factors of one Adam step.
-struct AdamConstants {
-    let keep1, keep2, gain1, gain2, epsilon, stepSize, correction2Root, l2, shrink: Float
-}
-
-/// One Adam/AdamW step over `range` of θ (value), ∇ (gradient), m and v; `l2` and `shrink` are constants at
-/// each call site so that the inlined loop carries no branch.
-@inline(__always)
-private func adamKernel(_ range: Range<Int>, _ value: UnsafeMutableBufferPointer<Float>,
-                        _ gradient: UnsafeBufferPointer<Float>, _ m: UnsafeMutableBufferPointer<Float>,
-                        _ v: UnsafeMutableBufferPointer<Float>, _ c: AdamConstants, l2: Bool, shrink: Bool) {
-    for i in range {
-        var theta = value[i]
-        if shrink { theta *= c.shrink }  // AdamW: θ·(1 − ηλ)
-        var g = gradient[i]
-        if l2 { g += c.l2 * theta }  // Adam: ∇ + λθ
-        let mi = c.keep1 * m[i] + c.gain1 * g
-        let vi = c.keep2 * v[i] + c.gain2 * (g * g)
-        m[i] = mi
-        v[i] = vi
-        let denominator = vi.squareRoot() / c.correction2Root + c.epsilon
-        value[i] = theta - c.stepSize * (mi / denominator)
     }
 }

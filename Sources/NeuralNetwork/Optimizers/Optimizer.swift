@@ -90,23 +90,3 @@ enum OptimizerState {
         return Int(value)
     }
 }
-
-// MARK: - Parallel element-wise loops
-
-/// Runs `body` over `0..<count` split into fixed, disjoint, contiguous slices. Small buffers run on the calling
-/// thread; big ones fan out with `DispatchQueue.concurrentPerform`. Every element is computed by the same
-/// arithmetic whatever the partition, so results do not depend on the thread count.
-@inline(__always)
-func forEachSlice(count: Int, _ body: (Range<Int>) -> Void) {
-    let minimumSlice = 1 << 15
-    let sliceCount = min(8, count / minimumSlice)
-    if sliceCount <= 1 {
-        body(0..<count)
-        return
-    }
-    DispatchQueue.concurrentPerform(iterations: sliceCount) { slice in
-        let start = count * slice / sliceCount
-        let end = count * (slice + 1) / sliceCount
-        body(start..<end)
-    }
-}

@@ -1,4 +1,5 @@
 /// Stochastic gradient descent with optional momentum, Nesterov momentum and L2 weight decay.
+import Tensors
 
 /// Stochastic gradient descent in PyTorch's formulation (`torch.optim.SGD`, dampening 0):
 ///
@@ -41,7 +42,7 @@ public final class SGD: Optimizer {
     private func update(key: String, parameter: Parameter) {
         let count = parameter.value.count
         precondition(parameter.gradient.count == count, "gradient of '\(key)' has the wrong size")
-        let lr = learningRate, mu = momentum, decay = weightDecay, nesterov = self.nesterov
+        let mu = momentum
         let isFirst: Bool
         var buffer: Tensor
         if mu == 0 {
@@ -56,24 +57,9 @@ public final class SGD: Optimizer {
             isFirst = true
             buffer = Tensor(shape: parameter.value.shape)
         }
-        parameter.gradient.scalars.withUnsafeBufferPointer { gradient in
-            parameter.value.scalars.withUnsafeMutableBufferPointer { value in
-                buffer.scalars.withUnsafeMutableBufferPointer { momentumBuffer in
-                    forEachSlice(count: count) { range in
-                        for i in range {
-                            var g = gradient[i]
-                            if decay != 0 { g += decay * value[i] }
-                            if mu != 0 {
-                                let b = isFirst ? g : mu * momentumBuffer[i] + g
-                                momentumBuffer[i] = b
-                                g = nesterov ? g + mu * b : b
-                            }
-                            value[i] -= lr * g
-                        }
-                    }
-                }
-            }
-        }
+        OptimizerKernels.sgd(value: &parameter.value.scalars, gradient: parameter.gradient.scalars,
+                             buffer: &buffer.scalars, learningRate: learningRate, momentum: mu, nesterov: nesterov,
+                             weightDecay: weightDecay, isFirst: isFirst)
         if mu != 0 { momentumBuffers[key] = buffer }
     }
 

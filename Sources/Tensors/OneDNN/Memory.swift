@@ -66,6 +66,10 @@ public final class Memory {
     /// Where the buffer starts (views share their base's): identifies which buffer a memory reads or writes.
     public var baseAddress: UnsafeRawPointer { UnsafeRawPointer(dataPointer) }
 
+    /// `baseAddress` as a number: the identity of the buffer, for code outside this target that traces which
+    /// buffers steps share without touching pointers.
+    public var storageIdentity: UInt { UInt(bitPattern: dataPointer) }
+
     /// True when the layout has no padding (blocked layouts round channels up to the block, and oneDNN needs that
     /// padding zero): only such memories may move into storage shared with other memories.
     public var isDense: Bool { descriptor.byteCount == descriptor.elementCount * MemoryLayout<Float>.stride }
