@@ -80,5 +80,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
+        // What the command line itself decides (option parsing, defaults, validation), without running a command.
+        .testTarget(
+            name: "graftTests",
+            dependencies: ["graft", "FineTuning", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings),
     ]
 )

@@ -13,6 +13,23 @@ public enum FineTuneData: Sendable {
     case datasets(training: Dataset, validation: Dataset?)
 }
 
+extension FineTuneData {
+    /// A folder of class folders, or a `.zip`, `.tar`, `.tar.gz` or `.tgz` of one (extracted safely into a new
+    /// folder under `temporaryRoot`).
+    public static func files(at url: URL, temporaryRoot: URL = FileManager.default.temporaryDirectory) -> FineTuneData {
+        let name = url.lastPathComponent.lowercased()
+        guard [".zip", ".tar", ".tar.gz", ".tgz"].contains(where: { name.hasSuffix($0) }) else { return .source(.folder(url)) }
+        return .source(.archive(url, extractTo: temporaryRoot.appendingPathComponent("graft-\(UUID().uuidString)")))
+    }
+
+    /// Fashion-MNIST classes from Debian's IDX files: their training images (the first `perClassLimit` of each
+    /// class when given) to train on, all their test images to validate on.
+    public static func fashionMNIST(classes: [Int], perClassLimit: Int? = nil) throws -> FineTuneData {
+        .datasets(training: try IDXDataset.fashionMNIST(split: "train", classes: classes, perClassLimit: perClassLimit),
+                  validation: try IDXDataset.fashionMNIST(split: "t10k", classes: classes))
+    }
+}
+
 /// One fine-tuning run.
 ///
 /// ```swift

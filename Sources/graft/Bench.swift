@@ -12,13 +12,13 @@ struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Convolution forward / backward-data / backward-weights GFLOP/s beside the sgemm 1024³ rate.")
 
-        @Option(help: "OpenMP threads of the compute lane.") var threads = ComputeContext.availableCores
+        @OptionGroup var lane: ThreadsOption
         @Option(help: "Seconds spent timing each pass.") var seconds = 0.6
 
         func run() throws {
-            let context = ComputeContext(threads: threads)
-            print("CPU: \(cpuModel()), \(threads) thread(s), oneDNN \(OneDNN.version)")
-            let sgemm = try sgemmRate(context: context, seconds: seconds)
+            let context = lane.context
+            print("CPU: \(cpuModel()), \(lane.threads) thread(s), oneDNN \(OneDNN.version)")
+            let sgemm = try InferenceBenchmark.sgemmRate(context: context, seconds: seconds)
             print(String(format: "sgemm 1024³: %.1f GFLOP/s (measured again at the end: a large change means a busy machine)",
                          sgemm))
             print("shape                                      fwd      bwd-data  bwd-weights  (GFLOP/s, % of sgemm)")
@@ -34,7 +34,7 @@ struct Bench: ParsableCommand {
                 let cells = rates.map { String(format: "%6.1f %3.0f%%", $0, 100 * $0 / sgemm) }
                 print(shape.name.padding(toLength: 42, withPad: " ", startingAt: 0) + cells.joined(separator: "  "))
             }
-            print(String(format: "sgemm 1024³ again: %.1f GFLOP/s", try sgemmRate(context: context, seconds: seconds)))
+            print(String(format: "sgemm 1024³ again: %.1f GFLOP/s", try InferenceBenchmark.sgemmRate(context: context, seconds: seconds)))
         }
     }
 
@@ -43,7 +43,7 @@ struct Bench: ParsableCommand {
             abstract: "One whole-network training step (forward, loss, backward, SGD update): ResNet-8 on 28×28×1, "
                 + "or a model folder's network on its input size.")
 
-        @Option(help: "OpenMP threads of the compute lane.") var threads = ComputeContext.availableCores
+        @OptionGroup var lane: ThreadsOption
         @Option(help: "Timed steps (after two warm-up steps).") var steps = 20
         @Option(help: "Batch size.") var batch = 128
         @Option(help: "A model folder or base model name to train instead of the built-in ResNet-8 (every layer trains).")
@@ -52,7 +52,7 @@ struct Bench: ParsableCommand {
         var json = false
 
         func run() throws {
-            let context = ComputeContext(threads: threads)
+            let context = lane.context
             let graph: Graph, shape: [Int], classes: Int, name: String
             if let model {
                 let folder = try ModelFolder.load(from: try modelFolder(model), context: context)
@@ -66,33 +66,21 @@ struct Bench: ParsableCommand {
                 classes = 10
                 name = "ResNet-8"
             }
-            var generator = SeededGenerator(seed: 2)
-            let x = Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in generator.nextGaussian() })
-            let labels = (0..<batch).map { _ in Int(generator.next() % UInt64(classes)) }
-            let trainingStep = TrainingStep(graph: graph, optimizer: SGD(learningRate: 0.01, momentum: 0.9))
-            func step() throws -> Float { try trainingStep(x, labels: labels).loss }
-            _ = try step(); _ = try step()
-            var times: [Double] = []
-            var last: Float = 0
-            for _ in 0..<steps {
-                let start = DispatchTime.now().uptimeNanoseconds
-                last = try step()
-                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-            }
-            times.sort()
+            let timing = try TrainingStepBenchmark.run(graph, inputShape: shape, classes: classes, steps: steps)
             if json {
                 let object: [String: Any] = [
-                    "median_ms": times[times.count / 2], "best_ms": times[0], "steps": steps, "threads": threads,
-                    "batch": batch, "cpu": cpuModel(), "loss": Double(last), "model": name,
+                    "median_ms": timing.medianMilliseconds, "best_ms": timing.bestMilliseconds, "steps": steps,
+                    "threads": lane.threads, "batch": batch, "cpu": cpuModel(), "loss": Double(timing.lastLoss),
+                    "model": name,
                 ]
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
                 return
             }
-            print("CPU: \(cpuModel()), \(threads) thread(s), oneDNN \(OneDNN.version)")
+            print("CPU: \(cpuModel()), \(lane.threads) thread(s), oneDNN \(OneDNN.version)")
             print(String(format: "%@ train step, batch %d, %@: median %.2f ms/step, best %.2f ms (%d steps, loss %.3f)",
-                         name, batch, shape.dropFirst().map(String.init).joined(separator: "×"), times[times.count / 2],
-                         times[0], steps, last))
+                         name, batch, shape.dropFirst().map(String.init).joined(separator: "×"),
+                         timing.medianMilliseconds, timing.bestMilliseconds, steps, timing.lastLoss))
         }
     }
 }
@@ -104,7 +92,7 @@ extension Bench {
             abstract: "Time a model's inference forward pass (compiled plan, random input) at several batch sizes.")
 
         @Argument(help: "A model folder, or the name of a base model under Models/.") var model: String
-        @Option(help: "OpenMP threads of the compute lane.") var threads = ComputeContext.availableCores
+        @OptionGroup var lane: ThreadsOption
         @Option(parsing: .upToNextOption, help: "Batch sizes to time.") var batch: [Int] = [1, 32]
         @Option(help: "Seconds spent timing each batch size (after warm-up).") var seconds = 3.0
         @Flag(help: "Print one JSON object per batch size instead of text.") var json = false
@@ -119,42 +107,28 @@ extension Bench {
         }
 
         func run() throws {
-            let context = ComputeContext(threads: threads)
+            let context = lane.context
             let folder = try ModelFolder.load(from: try modelFolder(model), context: context)
             let input = folder.manifest.input
             folder.graph.sharesInferenceStorage = !separateBuffers
             if let subBatchMib { folder.graph.inferenceArenaBudget = subBatchMib << 20 }
-            if !json { print("CPU: \(cpuModel()), \(threads) thread(s), oneDNN \(OneDNN.version)") }
+            if !json { print("CPU: \(cpuModel()), \(lane.threads) thread(s), oneDNN \(OneDNN.version)") }
             var generator = SeededGenerator(seed: 4)
             for n in batch {
-                let shape = [n, input.channels, input.height, input.width]
-                let x = Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in generator.nextGaussian() })
-                // warm-up: compile the plan and touch every buffer
-                for _ in 0..<3 { _ = try folder.graph.forward(x, mode: .inference) }
-                var times: [Double] = []
-                let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
-                while times.count < 5 || DispatchTime.now().uptimeNanoseconds < deadline {
-                    let start = DispatchTime.now().uptimeNanoseconds
-                    _ = try folder.graph.forward(x, mode: .inference)
-                    times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-                }
-                times.sort()
-                let median = times[times.count / 2]
-                let before = context.reordersRun
-                _ = try folder.graph.forward(x, mode: .inference)
-                let reorders = context.reordersRun - before
+                let r = try InferenceBenchmark.run(folder.graph, inputShape: [n, input.channels, input.height, input.width],
+                                                   seconds: seconds, generator: &generator)
                 if json {
                     let object: [String: Any] = [
-                        "batch": n, "median_ms": median, "p10_ms": times[times.count / 10],
-                        "p90_ms": times[times.count * 9 / 10], "runs": times.count, "threads": threads,
-                        "images_per_s": Double(n) / median * 1000, "cpu": cpuModel(), "reorders_per_forward": reorders,
+                        "batch": n, "median_ms": r.medianMilliseconds, "p10_ms": r.p10Milliseconds,
+                        "p90_ms": r.p90Milliseconds, "runs": r.runs, "threads": lane.threads,
+                        "images_per_s": r.imagesPerSecond, "cpu": cpuModel(), "reorders_per_forward": r.reordersPerForward,
                     ]
                     let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
                     print(String(decoding: data, as: UTF8.self))
                 } else {
                     print(String(format: "batch %3d: median %8.2f ms (p10 %.2f, p90 %.2f, %d runs), %.1f images/s, %d reorder(s) per forward",
-                                 n, median, times[times.count / 10], times[times.count * 9 / 10], times.count,
-                                 Double(n) / median * 1000, reorders))
+                                 n, r.medianMilliseconds, r.p10Milliseconds, r.p90Milliseconds, r.runs,
+                                 r.imagesPerSecond, r.reordersPerForward))
                 }
             }
         }
@@ -174,15 +148,6 @@ struct KernelShape {
         KernelShape(name: "3×3 s2 32→64 14×14 batch 128", batch: 128, input: 32, output: 64, size: 14, kernel: 3, stride: 2,
                     groups: 1),
     ]
-}
-
-func sgemmRate(context: ComputeContext, seconds: Double) throws -> Double {
-    let n = 1024
-    var generator = SeededGenerator(seed: 3)
-    let a = (0..<(n * n)).map { _ in generator.nextUniform() }, b = (0..<(n * n)).map { _ in generator.nextUniform() }
-    var c = [Float](repeating: 0, count: n * n)
-    let t = try LayerBenchmark.time(seconds) { try Sgemm.multiply(a, b, into: &c, m: n, n: n, k: n, context: context) }
-    return 2 * Double(n * n * n) / t / 1e9
 }
 
 func cpuModel() -> String {

@@ -34,11 +34,10 @@ struct Finetune: ParsableCommand {
         var result = FineTuneSpec()
         if let spec { result = try JSONDecoder().decode(FineTuneSpec.self, from: Data(contentsOf: URL(fileURLWithPath: spec))) }
         if let freeze {
-            if freeze == "backbone" { result.freeze = .backbone }
-            else if freeze == "none" { result.freeze = .none }
-            else if freeze.hasPrefix("until:") { result.freeze = .until(String(freeze.dropFirst(6))) }
-            else if freeze.hasPrefix("layers:"), let n = Int(freeze.dropFirst(7)) { result.freeze = .trainableLayers(n) }
-            else { throw ValidationError("--freeze must be backbone, none, until:<node> or layers:<N>") }
+            guard let policy = FreezePolicy(commandLine: freeze) else {
+                throw ValidationError("--freeze must be backbone, none, until:<node> or layers:<N>")
+            }
+            result.freeze = policy
         }
         if let epochs { result.epochs = epochs }
         if let batchSize { result.batchSize = batchSize }
@@ -57,30 +56,28 @@ struct Finetune: ParsableCommand {
         return result
     }
 
+    /// `--fashion-mnist 5,6,7`: class indices 0–9, at least two, no repeats.
+    static func classes(_ list: String) throws -> [Int] {
+        let parts = list.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let classes = parts.compactMap { Int($0) }
+        guard classes.count == parts.count, classes.allSatisfy({ (0...9).contains($0) }), Set(classes).count == classes.count,
+              classes.count >= 2 else {
+            throw ValidationError("--fashion-mnist takes two or more distinct class indices from 0 to 9, e.g. 5,6,7,8,9; got '\(list)'")
+        }
+        return classes
+    }
+
     func validate() throws {
         guard (data == nil) != (fashionMnist == nil) else { throw ValidationError("give exactly one of --data and --fashion-mnist") }
+        if let fashionMnist { _ = try Self.classes(fashionMnist) }
         let spec = try makeSpec()
         do { try spec.validate() } catch let error as FineTuneError { throw ValidationError("\(error)") }
     }
 
     func run() throws {
         let runSpec = try makeSpec()
-        let dataset: FineTuneData
-        if let fashionMnist {
-            let classes = fashionMnist.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            let train = try IDXDataset.fashionMNIST(split: "train", classes: classes, perClassLimit: perClassLimit)
-            let test = try IDXDataset.fashionMNIST(split: "t10k", classes: classes)
-            dataset = .datasets(training: train, validation: test)
-        } else {
-            let url = URL(fileURLWithPath: data!)
-            let lower = url.lastPathComponent.lowercased()
-            if [".zip", ".tar", ".tar.gz", ".tgz"].contains(where: { lower.hasSuffix($0) }) {
-                let extractTo = FileManager.default.temporaryDirectory.appendingPathComponent("graft-\(UUID().uuidString)")
-                dataset = .source(.archive(url, extractTo: extractTo))
-            } else {
-                dataset = .source(.folder(url))
-            }
-        }
+        let dataset = try fashionMnist.map { try FineTuneData.fashionMNIST(classes: try Self.classes($0), perClassLimit: perClassLimit) }
+            ?? FineTuneData.files(at: URL(fileURLWithPath: data!))
         let run = FineTuneRun(base: try modelFolder(base), dataset: dataset, spec: runSpec,
                               outputDirectory: URL(fileURLWithPath: output),
                               checkpointDirectory: checkpoints.map { URL(fileURLWithPath: $0) })

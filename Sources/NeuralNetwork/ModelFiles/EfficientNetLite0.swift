@@ -122,3 +122,26 @@ public enum EfficientNetLite0 {
         return result
     }
 }
+
+extension EfficientNetLite0 {
+    /// The model of a PyTorch state dict of this architecture (`.pth`/`.pt`, legacy or zip, or `.safetensors`),
+    /// and how many tensors the file held. `labels` are the 1000 ImageNet class names in index order (placeholders
+    /// `class N` without them); they are kept in `labels.txt` beside the manifest, since the manifest is committed
+    /// while the names come from a third-party list at set-up (scripts/fetch-efficientnet-lite0).
+    public static func importModel(checkpoint url: URL, labels: [String]?) throws -> (ModelFolder, tensorCount: Int) {
+        let source = url.pathExtension == "safetensors"
+            ? try Safetensors.read(contentsOf: url).tensors : try PyTorchCheckpoint.read(contentsOf: url)
+        let tensors = try graftStateDict(fromPyTorch: source, file: url.path)
+        let names = labels ?? (0..<1000).map { "class \($0)" }
+        guard names.count == 1000 else {
+            throw ModelError("\(names.count) labels for EfficientNet-Lite0, expected 1000 (ImageNet's classes)")
+        }
+        let nodes = Self.nodes(classes: names.count)
+        let graph = try Graph(nodes: nodes, output: headNode, inputShape: [1, input.channels, input.height, input.width])
+        try graph.load(stateDict: tensors, file: url.path)
+        let manifest = ModelManifest(nodes: nodes, input: input, labels: names, labelsFile: "labels.txt", head: headNode,
+                                     provenance: ["base": "efficientnet-lite0", "imported_from": url.lastPathComponent,
+                                                  "dataset": "ImageNet-1k", "set_up_by": "scripts/fetch-efficientnet-lite0"])
+        return (ModelFolder(manifest: manifest, graph: graph), source.count)
+    }
+}
