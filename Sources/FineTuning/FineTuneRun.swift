@@ -51,8 +51,8 @@ public struct FineTuneRun {
     /// Threads for oneDNN and the loaders.
     public var context: ComputeContext
     /// A lane of fewer threads for while `yieldsCore()` answers true: the steps then leave a core to other work
-    /// (the service's predictions). Without one the run keeps `context` throughout. Measured on 2 cores, a job
-    /// on both kept 13 % of its pace while predictions took one; on one thread it keeps about half.
+    /// (the service's predictions). Without one the run keeps `context` throughout: a team of threads whose core
+    /// is taken waits at every barrier (`bench/SERVICE.md` measures both).
     public var sharedContext: ComputeContext?
     /// Asked before every step. Lane changes recompile the plans, so they are `laneHoldSeconds` apart at least.
     public var yieldsCore: () -> Bool = { false }

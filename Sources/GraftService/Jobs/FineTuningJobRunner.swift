@@ -36,7 +36,7 @@ public struct FineTuningJobRunner: JobRunner {
                               outputDirectory: job.outputDirectory, checkpointDirectory: job.checkpointDirectory,
                               context: ComputeContext(threads: threads))
         // While predictions are busy the job trains on one core fewer: on every core it would stall at each
-        // OpenMP barrier whose thread lost its core to them (13 % of its pace measured, against about half).
+        // OpenMP barrier whose thread lost its core to them (`bench/SERVICE.md` has the paces).
         if threads > 1 {
             run.sharedContext = ComputeContext(threads: threads - 1)
             run.yieldsCore = job.predictionsActive

@@ -117,8 +117,8 @@ public final class Graph {
     }
 
     /// Bytes of intermediate results an inference sub-batch may occupy: about a CPU's last-level cache.
-    /// EfficientNet-Lite0 at 224² needs about 6 MB per image, so a batch of 32 runs 5 images at a time; measured on
-    /// 2 Zen 5 cores (32 MB L3) in one run: 430 images/s, against 372 for 32 at once and 396 for 11 at a time.
+    /// EfficientNet-Lite0 at 224² needs about 6 MB per image, so a batch of 32 runs 5 images at a time
+    /// (`bench/INFERENCE.md` measures the budget against running the batch at once).
     public var inferenceArenaBudget = 32 << 20 {
         didSet { subBatchSizes.removeAll() }
     }
