@@ -61,11 +61,8 @@ public struct TensorImages: ImageBatches, Sendable {
         let size = spec.channels * spec.height * spec.width
         var scalars = [Float](repeating: 0, count: dataset.count * size)
         let options = spec.decodeOptions()
-        try scalars.withUnsafeMutableBufferPointer { all in
-            for index in 0..<dataset.count {
-                let image = spec.prepare(try dataset.loadImage(at: index, options: options))
-                spec.normalize(image, into: UnsafeMutableBufferPointer(rebasing: all[(index * size)..<((index + 1) * size)]))
-            }
+        for index in 0..<dataset.count {
+            spec.normalize(spec.prepare(try dataset.loadImage(at: index, options: options)), into: &scalars, at: index * size)
         }
         self.init(shape: [dataset.count, spec.channels, spec.height, spec.width], scalars: scalars, labels: dataset.labels)
     }
@@ -79,16 +76,8 @@ public struct TensorImages: ImageBatches, Sendable {
 
     /// The images at `indices` as one batch tensor and their labels.
     public func batch(_ indices: [Int]) -> (images: Tensor, labels: [Int]) {
-        let size = sampleSize
-        var out = [Float](repeating: 0, count: indices.count * size)
-        out.withUnsafeMutableBufferPointer { destination in
-            scalars.withUnsafeBufferPointer { source in
-                for (n, index) in indices.enumerated() {
-                    (destination.baseAddress! + n * size).update(from: source.baseAddress! + index * size, count: size)
-                }
-            }
-        }
-        return (Tensor(shape: [indices.count] + shape.dropFirst(), scalars: out), indices.map { labels[$0] })
+        (Tensor(shape: [indices.count] + shape.dropFirst(), scalars: SampleCopy.gather(indices, from: scalars, sampleSize: sampleSize)),
+         indices.map { labels[$0] })
     }
 }
 

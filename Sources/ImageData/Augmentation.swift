@@ -1,5 +1,6 @@
 /// Seeded training augmentation: random resized crop, horizontal flip, small rotation, brightness and contrast
 /// jitter. Off by default: with a frozen backbone it defeats feature caching.
+/// The crop-and-flip copy uses unsafe buffers: it runs per image per epoch.
 import Foundation
 import Tensors
 

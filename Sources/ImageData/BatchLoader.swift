@@ -1,5 +1,6 @@
 /// Batches of normalised N×C×H×W tensors, decoded and preprocessed on background threads with bounded
 /// prefetch so that decoding overlaps compute; the order and every augmentation are fixed by the seed.
+/// Worker threads write disjoint samples of one batch buffer through an unsafe pointer (no lock, no copy per image).
 import Foundation
 import Tensors
 

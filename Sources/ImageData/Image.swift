@@ -1,4 +1,5 @@
 /// The decoded image type: interleaved height × width × channels pixels, grey (1 channel) or RGB (3).
+/// Channel conversion loops use unsafe buffers: they run on every decoded image.
 import Foundation
 
 /// A pixel component type an ``Image`` can hold: `UInt8` (0…255) or `Float` (0…1 by convention).

@@ -1,5 +1,6 @@
 /// The ImageFolder layout (one sub-folder per class, as torchvision, Keras and Create ML use), with optional
 /// top-level `train/` and `val/` folders for an explicit validation split.
+/// Probe threads write disjoint slots of a result array through unsafe buffers (no lock per file).
 import Foundation
 
 /// A dataset read from disk, with its explicit validation part if the source had one, and its report.

@@ -1,5 +1,7 @@
 /// EXIF orientation: reading tag 0x0112 from a JPEG's APP1 segment or a PNG's eXIf chunk, and turning a stored
 /// image upright.
+/// Reads tags from the decoders' unsafe byte views (the JPEG and PNG bytes they already hold), each read bounds-checked
+/// by hand; the pixel transposition loops use unsafe buffers for speed.
 import Foundation
 
 /// The eight EXIF orientations (TIFF tag 0x0112). The raw value names where the stored image's row 0 and

@@ -1,5 +1,7 @@
 /// Deterministic preprocessing: channel conversion, resize per the input spec's policy, and normalisation to
 /// Float CHW and N×C×H×W batches.
+/// `normalize(_:into:)` takes an unsafe buffer so batches fill in place without a copy per image; safe callers use
+/// the `inout [Float]` form.
 import Foundation
 import Tensors
 
@@ -50,6 +52,14 @@ extension InputSpec {
                 let out = destination.baseAddress! + c * plane
                 for i in 0..<plane { out[i] = Float(source[i * channels + c]) * scale + bias }
             }
+        }
+    }
+
+    /// Writes `image` normalised as C×H×W into `scalars` from `offset` on (a sample of an N×C×H×W buffer).
+    public func normalize(_ image: ByteImage, into scalars: inout [Float], at offset: Int) {
+        precondition(offset >= 0 && offset + channels * height * width <= scalars.count, "sample out of range")
+        scalars.withUnsafeMutableBufferPointer { all in
+            normalize(image, into: UnsafeMutableBufferPointer(rebasing: all[offset..<(offset + channels * height * width)]))
         }
     }
 

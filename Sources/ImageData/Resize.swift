@@ -1,6 +1,8 @@
 /// Antialiased resampling: a separable triangle (bilinear) filter whose support widens with the downscale
 /// factor, so that shrinking a 4000-px photo averages every source pixel instead of aliasing (the scheme of
 /// Pillow's `resize(..., BILINEAR)`, written anew here).
+/// Unsafe pointers here, outside Tensors, by design: the per-pixel filter loops run on every image of every request
+/// and epoch, and checked indexing keeps them from vectorising.
 import Foundation
 
 /// A rectangle in source pixel coordinates; edges may be fractional. Pixel i covers [i, i + 1).
