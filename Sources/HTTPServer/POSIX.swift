@@ -146,6 +146,32 @@ enum POSIX {
         _ = send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
     }
 
+    /// What one read that must not block found.
+    enum NonBlockingRead {
+        /// This many bytes were read.
+        case data(Int)
+        /// Nothing is queued now (or the call was interrupted): try again later.
+        case nothingYet
+        /// The peer closed, or the socket failed.
+        case ended
+    }
+
+    /// Reads what is queued on `fd` into `buffer` without waiting (MSG_DONTWAIT).
+    static func receiveWithoutBlocking(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> NonBlockingRead {
+        let count = recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
+        if count > 0 { return .data(count) }
+        if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) { return .nothingYet }
+        return .ended
+    }
+
+    /// Waits up to `milliseconds` for input on any of `fds`; returns each descriptor that has an event, `failed`
+    /// when that event is an error (POLLERR, POLLNVAL) rather than input or a hang-up. Empty on timeout or EINTR.
+    static func pollInput(_ fds: [Int32], milliseconds: Int32) -> [(fd: Int32, failed: Bool)] {
+        var entries = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        guard poll(&entries, nfds_t(entries.count), milliseconds) > 0 else { return [] }
+        return entries.filter { $0.revents != 0 }.map { ($0.fd, $0.revents & Int16(POLLERR | POLLNVAL) != 0) }
+    }
+
     /// Reads and drops whatever input is already queued, without waiting: closing a socket with unread input
     /// sends a reset, which can destroy a response the client has not read yet.
     static func discardQueuedInput(_ fd: Int32) {
