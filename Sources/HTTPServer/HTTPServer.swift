@@ -33,9 +33,11 @@ public final class HTTPServer: @unchecked Sendable {
     private var boundPort = 0
     private var state = State.idle
     private var connections: [Int: HTTPConnection] = [:]
-    /// Connections per client (`HTTPConnection.client`), and how many of `connections` came from the reserve.
+    /// Connections per client (`HTTPConnection.client`), how many of `connections` came from the reserve, and the
+    /// clients holding one of those (one each, so a single client cannot take the whole reserve).
     private var connectionsPerClient: [String: Int] = [:]
     private var reservedCount = 0
+    private var clientsInReserve: Set<String> = []
     private var nextConnectionId = 0
     private var acceptThreadDone = false
     /// Drains refused connections before closing them, off the accept thread.
@@ -224,7 +226,7 @@ public final class HTTPServer: @unchecked Sendable {
                 continue
             } else if connections.count - reservedCount < configuration.maxConnections {
                 reserved = false
-            } else if reservedCount < configuration.reservedConnections {
+            } else if reservedCount < configuration.reservedConnections && !clientsInReserve.contains(client) {
                 reserved = true
             } else {
                 lock.unlock()
@@ -236,7 +238,10 @@ public final class HTTPServer: @unchecked Sendable {
                                             isReserved: reserved, server: self)
             connections[connection.id] = connection
             connectionsPerClient[client, default: 0] += 1
-            if reserved { reservedCount += 1 }
+            if reserved {
+                reservedCount += 1
+                clientsInReserve.insert(client)
+            }
             lock.unlock()
             let thread = Thread { [self] in
                 connection.run()
@@ -244,7 +249,10 @@ public final class HTTPServer: @unchecked Sendable {
                 connections[connection.id] = nil
                 connectionsPerClient[client, default: 1] -= 1
                 if connectionsPerClient[client] == 0 { connectionsPerClient[client] = nil }
-                if reserved { reservedCount -= 1 }
+                if reserved {
+                    reservedCount -= 1
+                    clientsInReserve.remove(client)
+                }
                 lock.broadcast()
                 lock.unlock()
             }

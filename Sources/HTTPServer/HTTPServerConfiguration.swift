@@ -69,7 +69,8 @@ public struct HTTPServerConfiguration: Sendable {
     public var maxConnectionsPerClient: Int = 64
     /// Connections kept beyond `maxConnections` for health checks: while the general pool is full, a new
     /// connection takes one of these and may only ask for `reservedPaths` (GET or HEAD), one request, its head
-    /// within `headerTimeout`; anything else is a 503. So a load balancer still sees the server alive.
+    /// within `headerTimeout`; anything else is a 503. One client holds at most one of them at a time, so a
+    /// load balancer still sees the server alive while one client floods it.
     public var reservedConnections: Int = 8
     /// The paths a reserved connection may ask for.
     public var reservedPaths: Set<String> = ["/health", "/ready"]

@@ -174,6 +174,31 @@ extension LiveFairnessTests {
         #expect(server.connectionCount <= 3)
     }
 
+    @Test("one client holds at most one reserve slot, so a flooding client cannot take the reserve from the probes")
+    func reserveIsSharedBetweenClients() throws {
+        let server = try TestServer.start {
+            $0.maxConnections = 1
+            $0.reservedConnections = 2
+            $0.headerTimeout = 5  // the squatter must keep its slot while the test runs
+            $0.idleTimeout = 60
+        }
+        defer { server.shutdown(gracePeriod: 1) }
+        let holder = try TestClient(port: server.port, source: "127.0.0.1")
+        try holder.send("GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(try holder.readResponse().status == 200)
+        let squatter = try TestClient(port: server.port, source: "127.0.0.1")
+        for _ in 0..<500 where server.reservedConnectionCount == 0 { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(server.reservedConnectionCount == 1)
+        for _ in 0..<3 {
+            let again = try TestClient(port: server.port, source: "127.0.0.1")
+            #expect(try again.readResponse().status == 503, "the same client gets no second reserve slot")
+        }
+        let probe = try TestClient(port: server.port, source: "127.0.0.2")
+        try probe.send("GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(try probe.readResponse().status == 200)
+        _ = squatter
+    }
+
     @Test("the router's admission check answers before the body is read: nothing spooled, no handler run")
     func admissionBeforeBody() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("graft-http-\(UUID().uuidString)")
