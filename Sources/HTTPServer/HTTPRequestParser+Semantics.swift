@@ -27,10 +27,12 @@ enum RequestTarget {
             // An http URI must have a host (RFC 9110 §4.2.1); userinfo is an error there (§4.2.4).
             let authority = rest[..<end]
             if authority.isEmpty || authority.contains("@") {
-                return .failure(HTTPParseError(.badRequest, "invalid_target", "an absolute target needs a host and no user info"))
+                return .failure(HTTPParseError(
+                    .badRequest, "invalid_target", "an absolute target needs a host and no user info"))
             }
             if let problem = RequestAuthority.problem(in: authority) {
-                return .failure(HTTPParseError(.badRequest, "invalid_target", "the target's authority is invalid: \(problem)"))
+                return .failure(HTTPParseError(
+                    .badRequest, "invalid_target", "the target's authority is invalid: \(problem)"))
             }
             rest = rest[end...]
             if rest.isEmpty { rest = "/" }
@@ -98,13 +100,15 @@ enum HeaderSemantics {
             case 4 where HTTPHeaders.equalNames(field.name, "host"):
                 hostCount += 1
                 if let problem = RequestAuthority.problem(in: Substring(field.value)) {
-                    return .failure(HTTPParseError(.badRequest, "invalid_host", "Host '\(field.value.prefix(100))' is invalid: \(problem)"))
+                    return .failure(HTTPParseError(
+                        .badRequest, "invalid_host", "Host '\(field.value.prefix(100))' is invalid: \(problem)"))
                 }
             case 13 where HTTPHeaders.equalNames(field.name, "authorization"):
                 // Two credentials would let different layers (a proxy, a route) each check a different one.
                 authorizationCount += 1
                 guard authorizationCount == 1 else {
-                    return .failure(HTTPParseError(.badRequest, "invalid_authorization", "send one Authorization header, not several"))
+                    return .failure(HTTPParseError(
+                        .badRequest, "invalid_authorization", "send one Authorization header, not several"))
                 }
             case 6 where HTTPHeaders.equalNames(field.name, "expect"):
                 guard field.value.lowercased() == "100-continue" else {
