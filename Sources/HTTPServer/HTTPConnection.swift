@@ -164,7 +164,6 @@ final class HTTPConnection {
         }
         // Before answering, so a client that got its response never finds the spooled file still there.
         body.discard()
-        if isReserved { response.closesConnection = true }
         return send(response, for: head, requestId: requestId, started: started)
     }
 
