@@ -15,9 +15,11 @@ public final class ServiceHost: @unchecked Sendable {
     public let metricsRegistry: PrometheusCollectorRegistry
 
     /// - Parameters:
+    ///   - apiToken: the bearer token every route but the probes and the OpenAPI document requires; nil for none.
+    ///   - publicPredict: serve `POST /predict` without the token.
     ///   - bootstrapMetrics: route swift-metrics into `metricsRegistry` (once per process; the command line does
     ///     it, tests do not).
-    public init(service: Service, http: HTTPServerConfiguration, apiToken: String? = nil,
+    public init(service: Service, http: HTTPServerConfiguration, apiToken: String? = nil, publicPredict: Bool = false,
                 defaultBaseModelID: String? = nil, bootstrapMetrics: Bool = false,
                 logger: Logger = Logger(label: "graft.http")) {
         self.service = service
@@ -26,8 +28,8 @@ public final class ServiceHost: @unchecked Sendable {
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metricsRegistry))
         }
         let router = Router()
-        ServiceRoutes(service: service, apiToken: apiToken, defaultBaseModelID: defaultBaseModelID,
-                      metricsRegistry: metricsRegistry).register(on: router)
+        ServiceRoutes(service: service, apiToken: apiToken, publicPredict: publicPredict,
+                      defaultBaseModelID: defaultBaseModelID, metricsRegistry: metricsRegistry).register(on: router)
         server = HTTPServer(configuration: http, router: router, logger: logger)
     }
 

@@ -1,4 +1,5 @@
-// Reading request bodies: Content-Length or chunked, 100-continue, per-route caps, spooling large bodies to disk.
+// Reading request bodies: Content-Length or chunked, 100-continue, per-route caps, spooling large bodies to disk,
+// and the pace a body must keep (no long pauses, an average-rate floor).
 import Foundation
 
 extension HTTPConnection {
@@ -22,9 +23,10 @@ extension HTTPConnection {
             let sink = BodySink(expectedSize: length, configuration: configuration)
             return collect(into: sink) {
                 if head.expectsContinue && bufferedCount == 0 { try sendContinue() }
+                var pace = BodyPace(configuration, alreadyReceived: min(bufferedCount, length))
                 var remaining = length
                 while remaining > 0 {
-                    if bufferedCount == 0 { try receiveBody() }
+                    if bufferedCount == 0 { try receiveBody(&pace) }
                     remaining -= try consumeBuffered(maximum: remaining) { try sink.append($0) }
                 }
                 return (try sink.finish(), [:])
@@ -35,6 +37,7 @@ extension HTTPConnection {
                                          maxTrailerBytes: configuration.maxHeaderBytes)
             return collect(into: sink) {
                 if head.expectsContinue && bufferedCount == 0 { try sendContinue() }
+                var pace = BodyPace(configuration, alreadyReceived: bufferedCount)
                 while true {
                     if bufferedCount > 0 {
                         let result = try withBuffered { bytes -> (consumed: Int, result: ChunkedDecoder.Result) in
@@ -53,19 +56,26 @@ extension HTTPConnection {
                         case .needMore: break
                         }
                     }
-                    try receiveBody()
+                    try receiveBody(&pace)
                 }
             }
         }
     }
 
-    /// Receives more body bytes; a pause longer than the body read timeout is a 408, a close is `disconnected`.
-    private func receiveBody() throws {
+    /// Receives more body bytes; a pause longer than the body read timeout, or an average below the rate floor, is
+    /// a 408; a close is `disconnected`.
+    private func receiveBody(_ pace: inout BodyPace) throws {
         makeRoom(limit: 0)
-        switch fill(until: POSIX.monotonicSeconds() + configuration.bodyReadTimeout) {
-        case .data: return
-        case .closed: throw BodyFailure.disconnected
-        case .timedOut: throw BodyFailure.respond(Self.bodyTimeout)
+        let before = bufferedCount
+        let pauseDeadline = POSIX.monotonicSeconds() + configuration.bodyReadTimeout
+        let floorDeadline = pace.floorDeadline
+        switch fill(until: min(pauseDeadline, floorDeadline)) {
+        case .data:
+            pace.received += bufferedCount - before
+        case .closed:
+            throw BodyFailure.disconnected
+        case .timedOut:
+            throw BodyFailure.respond(floorDeadline <= pauseDeadline ? pace.tooSlow() : Self.bodyTimeout)
         }
     }
 
@@ -89,6 +99,40 @@ extension HTTPConnection {
 
     private static func storageError(_ error: Error) -> HTTPError {
         HTTPError(.internalServerError, code: "body_storage_failed", message: "could not store the request body: \(error)")
+    }
+}
+
+/// How fast a body arrives, against the floor `minimumBodyBytesPerSecond` that applies after the grace period.
+struct BodyPace {
+    private let started = POSIX.monotonicSeconds()
+    private let minimumRate: Double
+    private let gracePeriod: Double
+    /// Body bytes received so far.
+    var received: Int
+
+    init(_ configuration: HTTPServerConfiguration, alreadyReceived: Int) {
+        minimumRate = Double(configuration.minimumBodyBytesPerSecond)
+        gracePeriod = configuration.bodyRateGracePeriod
+        received = alreadyReceived
+    }
+
+    /// When the average falls below the floor if nothing more arrives: after the grace period, the body must have
+    /// delivered `minimumRate` bytes for every second since it began.
+    var floorDeadline: Double {
+        guard minimumRate > 0 else { return .infinity }
+        return started + max(gracePeriod, Double(received) / minimumRate)
+    }
+
+    /// The 408 for a body below the floor, with the rate it managed.
+    func tooSlow() -> HTTPError {
+        let elapsed = max(POSIX.monotonicSeconds() - started, 0.001)
+        let rate = String(format: "%.1f", Double(received) / elapsed / 1024)
+        let floor = String(format: "%g", minimumRate / 1024)
+        return HTTPError(
+            .requestTimeout, code: "body_too_slow",
+            message: "request body arrived at \(rate) KiB/s on average (\(received) bytes in "
+                + "\(String(format: "%.1f", elapsed)) s), below this server's floor of \(floor) KiB/s after the first "
+                + "\(String(format: "%g", gracePeriod)) s; send it faster, or ask the operator to lower the floor")
     }
 }
 

@@ -17,7 +17,8 @@ extension HTTPConnection {
             }
         }
         defer { try? file?.close() }
-        var keepAlive = head.keepAlive && !response.closesConnection && !isStopRequested
+        // A reserved connection serves one request, so that the reserve is free again at once.
+        var keepAlive = head.keepAlive && !response.closesConnection && !isStopRequested && !isReserved
         let omitBody = head.method == .head || response.status.forbidsBody
         var output: [UInt8] = []
         var bodyBytes = 0

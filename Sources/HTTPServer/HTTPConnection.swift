@@ -8,6 +8,10 @@ final class HTTPConnection {
     let fd: Int32
     let id: Int
     let remoteAddress: String
+    /// The client the per-client connection cap counts this connection against (an IPv4 address, an IPv6 /64).
+    let client: String
+    /// Taken from the reserve while the general pool was full: one request, and only to a reserved path.
+    let isReserved: Bool
     private let server: HTTPServer  // strong: a thread outliving a forced shutdown must not dangle
     let configuration: HTTPServerConfiguration
     let logger: Logger
@@ -25,10 +29,12 @@ final class HTTPConnection {
     private var idle = false
     private var stopRequested = false
 
-    init(fd: Int32, id: Int, remoteAddress: String, server: HTTPServer) {
+    init(fd: Int32, id: Int, remoteAddress: String, client: String, isReserved: Bool, server: HTTPServer) {
         self.fd = fd
         self.id = id
         self.remoteAddress = remoteAddress
+        self.client = client
+        self.isReserved = isReserved
         self.server = server
         self.configuration = server.configuration
         self.logger = server.logger
@@ -68,7 +74,10 @@ final class HTTPConnection {
     /// Reads until a whole head is parsed. Nil means close now (EOF, idle timeout, stop, or an error answered).
     private func readHead() -> RequestHead? {
         parser.reset()
-        var headerDeadline: Double? = readIndex < writeIndex ? POSIX.monotonicSeconds() + configuration.headerTimeout : nil
+        // A reserved connection gets no idle wait: its one head must arrive within the header timeout of accept,
+        // so a reserve slot is never held for long.
+        var headerDeadline: Double? = readIndex < writeIndex || isReserved
+            ? POSIX.monotonicSeconds() + configuration.headerTimeout : nil
         while true {
             if readIndex < writeIndex {
                 let result = buffer.withUnsafeBytes { bytes in
@@ -111,17 +120,27 @@ final class HTTPConnection {
         let started = POSIX.monotonicSeconds()
         requestCount += 1
         let requestId = nextRequestId(for: head)
+        if isReserved {
+            guard (head.method == .get || head.method == .head) && configuration.reservedPaths.contains(head.path) else {
+                fail(HTTPServer.poolFull(answering: configuration.reservedPaths), minorVersion: head.minorVersion,
+                     requestId: requestId, request: head, started: started)
+                return false
+            }
+        }
         let route: Router.Route, parameters: [String: String]
         switch server.router.match(method: head.method, segments: head.pathSegments) {
         case .found(let found, let foundParameters):
             route = found
             parameters = foundParameters
         case .notFound:
-            let error = Router.notFound(head.method, head.path)
-            return answerWithoutHandler(error.response, head: head, requestId: requestId, started: started)
+            return answerWithoutHandler(Router.notFound(head.method, head.path), head: head, requestId: requestId,
+                                        started: started)
         case .methodNotAllowed(let allowed):
-            let error = Router.methodNotAllowed(head.method, head.path, allowed: allowed)
-            return answerWithoutHandler(error.response, head: head, requestId: requestId, started: started)
+            return answerWithoutHandler(Router.methodNotAllowed(head.method, head.path, allowed: allowed), head: head,
+                                        requestId: requestId, started: started)
+        }
+        if let refusal = server.router.admission?(head, route) {
+            return answerWithoutHandler(refusal, head: head, requestId: requestId, started: started)
         }
 
         let body: RequestBody, trailers: HTTPHeaders
@@ -148,11 +167,16 @@ final class HTTPConnection {
         return send(response, for: head, requestId: requestId, started: started)
     }
 
-    /// Answers 404/405 without reading the body; a request that has one is not worth draining, so close.
-    private func answerWithoutHandler(_ response: Response, head: RequestHead, requestId: String, started: Double) -> Bool {
-        var response = response
-        if head.framing != .none { response.closesConnection = true }
-        return send(response, for: head, requestId: requestId, started: started)
+    /// Answers 404, 405 or an admission refusal without reading the body. A request that has one is not worth
+    /// reading, so the answer ends the connection, with a lingering close: a client still sending its body then
+    /// reads the answer instead of a reset.
+    private func answerWithoutHandler(_ error: HTTPResponseError, head: RequestHead, requestId: String,
+                                      started: Double) -> Bool {
+        guard head.framing == .none else {
+            fail(error, minorVersion: head.minorVersion, requestId: requestId, request: head, started: started)
+            return false
+        }
+        return send(error.response, for: head, requestId: requestId, started: started)
     }
 
     // MARK: - Reading

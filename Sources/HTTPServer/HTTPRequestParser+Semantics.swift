@@ -1,4 +1,5 @@
-// Request-target decoding and the header rules of the parser: Host, framing (anti-smuggling), Connection, Expect.
+// Request-target decoding and the header rules of the parser: Host, Authorization, framing (anti-smuggling),
+// Connection, Expect.
 import Foundation
 
 /// Decodes a request target into a safe path, its segments and the raw query.
@@ -9,7 +10,9 @@ enum RequestTarget {
         var query: String?
     }
 
-    static func decode(_ target: String, method: HTTPMethod) -> Result<Decoded, HTTPParseError> {
+    /// The path decoded and checked, and the query checked (a 400 naming the parameter it cannot decode) unless
+    /// `checkingQuery` is false.
+    static func decode(_ target: String, method: HTTPMethod, checkingQuery: Bool = true) -> Result<Decoded, HTTPParseError> {
         var rest = Substring(target)
         if rest == "*" {
             guard method == .options else {
@@ -20,12 +23,20 @@ enum RequestTarget {
         // absolute-form (RFC 9112 §3.2.2): keep only the path and query.
         for scheme in ["http://", "https://"] where rest.lowercased().hasPrefix(scheme) {
             rest = rest.dropFirst(scheme.count)
-            if let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) {
-                rest = rest[slash...]
-                if rest.first == "?" { rest = "/" + rest }
-            } else {
-                rest = "/"
+            let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
+            // An http URI must have a host (RFC 9110 §4.2.1); userinfo is an error there (§4.2.4).
+            let authority = rest[..<end]
+            if authority.isEmpty || authority.contains("@") {
+                return .failure(HTTPParseError(
+                    .badRequest, "invalid_target", "an absolute target needs a host and no user info"))
             }
+            if let problem = RequestAuthority.problem(in: authority) {
+                return .failure(HTTPParseError(
+                    .badRequest, "invalid_target", "the target's authority is invalid: \(problem)"))
+            }
+            rest = rest[end...]
+            if rest.isEmpty { rest = "/" }
+            if rest.first == "?" { rest = "/" + rest }
         }
         guard rest.first == "/" else {
             return .failure(HTTPParseError(.badRequest, "invalid_target", "request target must start with '/'"))
@@ -35,7 +46,9 @@ enum RequestTarget {
         }
         var query: String?
         if let mark = rest.firstIndex(of: "?") {
-            query = String(rest[rest.index(after: mark)...])
+            let text = String(rest[rest.index(after: mark)...])
+            if checkingQuery, case .failure(let error) = QueryString.decode(text) { return .failure(error) }
+            query = text
             rest = rest[..<mark]
         }
         var segments: [String] = []
@@ -76,7 +89,7 @@ enum RequestTarget {
 /// The header rules that decide framing and connection reuse (RFC 9112 §6, §9).
 enum HeaderSemantics {
     static func apply(requestLine: HTTPRequestParser.RequestLine, headers: HTTPHeaders) -> Result<RequestHead, HTTPParseError> {
-        var hostCount = 0
+        var hostCount = 0, authorizationCount = 0
         var contentLength: Int?
         var chunked = false
         var sawTransferEncoding = false
@@ -86,6 +99,17 @@ enum HeaderSemantics {
             switch field.name.utf8.count {
             case 4 where HTTPHeaders.equalNames(field.name, "host"):
                 hostCount += 1
+                if let problem = RequestAuthority.problem(in: Substring(field.value)) {
+                    return .failure(HTTPParseError(
+                        .badRequest, "invalid_host", "Host '\(field.value.prefix(100))' is invalid: \(problem)"))
+                }
+            case 13 where HTTPHeaders.equalNames(field.name, "authorization"):
+                // Two credentials would let different layers (a proxy, a route) each check a different one.
+                authorizationCount += 1
+                guard authorizationCount == 1 else {
+                    return .failure(HTTPParseError(
+                        .badRequest, "invalid_authorization", "send one Authorization header, not several"))
+                }
             case 6 where HTTPHeaders.equalNames(field.name, "expect"):
                 guard field.value.lowercased() == "100-continue" else {
                     return .failure(HTTPParseError(.expectationFailed, "unsupported_expectation", "only 'Expect: 100-continue' is supported"))

@@ -7,7 +7,9 @@ import Logging
 /// Concurrency model: one accepting thread, and one thread per connection up to
 /// `configuration.maxConnections`. Route handlers may block (SQLite, CPU work), which an event loop would not
 /// tolerate; a thread per connection keeps a slow handler from stalling others, and the cap bounds threads and
-/// memory: beyond it a new connection gets an immediate 503 and is closed. Connection threads read with
+/// memory: beyond it a new connection gets an immediate 503 and is closed. Fairness: one client holds at most
+/// `maxConnectionsPerClient` of them, and `reservedConnections` more are kept for health checks
+/// (`reservedPaths`) while the general pool is full. Connection threads read with
 /// blocking calls (poll only where a deadline applies), send each response in one call, and keep connections
 /// alive with pipelining.
 ///
@@ -31,6 +33,11 @@ public final class HTTPServer: @unchecked Sendable {
     private var boundPort = 0
     private var state = State.idle
     private var connections: [Int: HTTPConnection] = [:]
+    /// Connections per client (`HTTPConnection.client`), how many of `connections` came from the reserve, and the
+    /// clients holding one of those (one each, so a single client cannot take the whole reserve).
+    private var connectionsPerClient: [String: Int] = [:]
+    private var reservedCount = 0
+    private var clientsInReserve: Set<String> = []
     private var nextConnectionId = 0
     private var acceptThreadDone = false
     /// Drains refused connections before closing them, off the accept thread.
@@ -60,11 +67,18 @@ public final class HTTPServer: @unchecked Sendable {
         return boundPort
     }
 
-    /// Number of connections being served now.
+    /// Number of connections being served now, reserved ones included.
     public var connectionCount: Int {
         lock.lock()
         defer { lock.unlock() }
         return connections.count
+    }
+
+    /// Number of connections served from the reserve now.
+    var reservedConnectionCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return reservedCount
     }
 
     /// Binds, listens and starts accepting on a background thread; returns once the port is bound.
@@ -188,7 +202,7 @@ public final class HTTPServer: @unchecked Sendable {
     private func acceptLoop() {
         let fd = listener
         while !isStopping {
-            let accepted: (fd: Int32, remote: String)?
+            let accepted: (fd: Int32, remote: String, client: String)?
             do {
                 accepted = try POSIX.accept(
                     fd, sendTimeout: configuration.writeTimeout, receiveTimeout: configuration.idleTimeout)
@@ -199,22 +213,46 @@ public final class HTTPServer: @unchecked Sendable {
                 Thread.sleep(forTimeInterval: 0.01)
                 continue
             }
-            guard let (clientFd, remote) = accepted else { continue }
+            guard let (clientFd, remote, client) = accepted else { continue }
             lock.lock()
-            if state != .running || connections.count >= configuration.maxConnections {
-                let stopping = state != .running
+            let reserved: Bool
+            if state != .running {
                 lock.unlock()
-                refuse(clientFd, stopping: stopping)
+                refuse(clientFd, .stopping)
+                continue
+            } else if connectionsPerClient[client, default: 0] >= configuration.maxConnectionsPerClient {
+                lock.unlock()
+                refuse(clientFd, .clientAtLimit)
+                continue
+            } else if connections.count - reservedCount < configuration.maxConnections {
+                reserved = false
+            } else if reservedCount < configuration.reservedConnections && !clientsInReserve.contains(client) {
+                reserved = true
+            } else {
+                lock.unlock()
+                refuse(clientFd, .serverAtLimit)
                 continue
             }
             nextConnectionId += 1
-            let connection = HTTPConnection(fd: clientFd, id: nextConnectionId, remoteAddress: remote, server: self)
+            let connection = HTTPConnection(fd: clientFd, id: nextConnectionId, remoteAddress: remote, client: client,
+                                            isReserved: reserved, server: self)
             connections[connection.id] = connection
+            connectionsPerClient[client, default: 0] += 1
+            if reserved {
+                reservedCount += 1
+                clientsInReserve.insert(client)
+            }
             lock.unlock()
             let thread = Thread { [self] in
                 connection.run()
                 lock.lock()
                 connections[connection.id] = nil
+                connectionsPerClient[client, default: 1] -= 1
+                if connectionsPerClient[client] == 0 { connectionsPerClient[client] = nil }
+                if reserved {
+                    reservedCount -= 1
+                    clientsInReserve.remove(client)
+                }
                 lock.broadcast()
                 lock.unlock()
             }
@@ -232,12 +270,36 @@ public final class HTTPServer: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// The fast answer to a connection beyond the cap (or during shutdown): a canned 503, then close.
-    private func refuse(_ fd: Int32, stopping: Bool) {
-        let error = HTTPError(
-            .serviceUnavailable, code: stopping ? "shutting_down" : "too_many_connections",
-            message: stopping ? "the server is shutting down" : "the server is at its connection limit; retry shortly",
-            headers: ["Retry-After": "1"])
+    /// Why a connection is refused at accept.
+    private enum Refusal {
+        case stopping, serverAtLimit, clientAtLimit
+    }
+
+    /// The 503 of a full server; `answering` names the paths a reserved connection still serves.
+    static func poolFull(answering reservedPaths: Set<String>) -> HTTPError {
+        let served = reservedPaths.isEmpty ? "" : " (only " + reservedPaths.sorted().joined(separator: " and ")
+            + " are answered now)"
+        return HTTPError(.serviceUnavailable, code: "too_many_connections",
+                         message: "the server is at its connection limit\(served); retry shortly",
+                         headers: ["Retry-After": "1"])
+    }
+
+    /// The fast answer to a connection beyond a cap (or during shutdown): a canned 503, then close.
+    private func refuse(_ fd: Int32, _ reason: Refusal) {
+        let error: HTTPError
+        switch reason {
+        case .stopping:
+            error = HTTPError(.serviceUnavailable, code: "shutting_down", message: "the server is shutting down",
+                              headers: ["Retry-After": "1"])
+        case .serverAtLimit:
+            error = Self.poolFull(answering: [])
+        case .clientAtLimit:
+            error = HTTPError(
+                .serviceUnavailable, code: "too_many_client_connections",
+                message: "this client already holds \(configuration.maxConnectionsPerClient) connections, the most one "
+                    + "client may; reuse them (keep-alive) or close some, then retry",
+                headers: ["Retry-After": "1"])
+        }
         var bytes: [UInt8] = []
         var encoder = ResponseEncoder()
         let response = error.response

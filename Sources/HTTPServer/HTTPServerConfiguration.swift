@@ -43,6 +43,14 @@ public struct HTTPServerConfiguration: Sendable {
     public var idleTimeout: Double = 60
     /// Longest pause while receiving a body (a gigabyte upload may take long, but must keep moving).
     public var bodyReadTimeout: Double = 30
+    /// The average rate, in bytes per second, a body must keep up once `bodyRateGracePeriod` has passed; below it,
+    /// 408 and close. The pause timeout alone lets a client that sends a byte every 25 s hold a connection for
+    /// ever; the floor bounds how long a body can take (its size over this rate). 16 KiB/s is a 128 kbit/s link:
+    /// any honest uplink is faster, a 1 GiB upload at exactly the floor still gets 18 hours, while holding all
+    /// 1024 connections costs an attacker 16 MiB/s of sustained sending. 0 turns the floor off.
+    public var minimumBodyBytesPerSecond: Int = 16 * 1024
+    /// How long a body may start slowly (TCP slow start, a client reading its file) before the rate floor applies.
+    public var bodyRateGracePeriod: Double = 10
     /// Longest time one send may block on a client that does not read.
     public var writeTimeout: Double = 30
     /// After an error that closes the connection, how long unread input is drained so the client sees the response.
@@ -53,8 +61,19 @@ public struct HTTPServerConfiguration: Sendable {
     // MARK: - Concurrency
 
     /// Most connections served at once. Each has its own thread (handlers may block on SQLite or CPU work);
-    /// beyond this count a new connection gets an immediate 503 and is closed.
+    /// beyond this count (and the reserve) a new connection gets an immediate 503 and is closed.
     public var maxConnections: Int = 1024
+    /// Most connections one client holds at once, reserved ones included; beyond it that client alone gets 503.
+    /// A client is an IPv4 address or an IPv6 /64 (one host usually holds a whole /64). Behind a reverse proxy
+    /// every client shares the proxy's address: raise it to `maxConnections` there.
+    public var maxConnectionsPerClient: Int = 64
+    /// Connections kept beyond `maxConnections` for health checks: while the general pool is full, a new
+    /// connection takes one of these and may only ask for `reservedPaths` (GET or HEAD), one request, its head
+    /// within `headerTimeout`; anything else is a 503. One client holds at most one of them at a time, so a
+    /// load balancer still sees the server alive while one client floods it.
+    public var reservedConnections: Int = 8
+    /// The paths a reserved connection may ask for.
+    public var reservedPaths: Set<String> = ["/health", "/ready"]
     /// Stack size of each connection thread, in bytes.
     public var threadStackSize: Int = 2 << 20
 

@@ -2,10 +2,6 @@
 /// still send, so the 503 already written is not destroyed by the reset a close with unread input would send.
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Sockets whose answer is written and whose write side is shut: each is drained until its client closes or its
 /// deadline passes, then closed. The accept thread hands sockets over without ever blocking on them.
 final class LingeringCloser: @unchecked Sendable {
@@ -78,22 +74,24 @@ final class LingeringCloser: @unchecked Sendable {
                 for fd in finished { POSIX.close(fd) }
                 return
             }
-            var entries = sockets.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+            let fds = sockets.map(\.fd)
             lock.unlock()
             for fd in finished { POSIX.close(fd) }
 
             // A short wait: sockets handed over meanwhile are picked up on the next round (their input queues
             // in the kernel until then).
-            guard poll(&entries, nfds_t(entries.count), 20) > 0 else { continue }
             var ended = Set<Int32>()
-            for entry in entries where entry.revents != 0 {
-                if entry.revents & Int16(POLLERR | POLLNVAL) != 0 { ended.insert(entry.fd); continue }
+            for event in POSIX.pollInput(fds, milliseconds: 20) {
+                if event.failed { ended.insert(event.fd); continue }
                 // At most 1 MiB a round, so a fast sender cannot starve the others or outlive its deadline.
-                for _ in 0..<16 {
-                    let count = scratch.withUnsafeMutableBytes { recv(entry.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-                    if count > 0 { continue }
-                    if count == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) { ended.insert(entry.fd) }
-                    break
+                reads: for _ in 0..<16 {
+                    switch scratch.withUnsafeMutableBytes({ POSIX.receiveWithoutBlocking(event.fd, into: $0) }) {
+                    case .data: continue
+                    case .nothingYet: break reads
+                    case .ended:
+                        ended.insert(event.fd)
+                        break reads
+                    }
                 }
             }
             guard !ended.isEmpty else { continue }

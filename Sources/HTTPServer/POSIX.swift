@@ -75,7 +75,10 @@ enum POSIX {
 
     /// Accepts one connection (TCP_NODELAY and both timeouts set); nil when interrupted or none is pending.
     /// A blocking recv that waits longer than `receiveTimeout` fails, which ends idle keep-alive connections.
-    static func accept(_ listener: Int32, sendTimeout: Double, receiveTimeout: Double) throws -> (fd: Int32, remote: String)? {
+    /// `remote` is the peer's address and port; `client` what the per-client cap counts (see `clientKey`).
+    static func accept(_ listener: Int32, sendTimeout: Double, receiveTimeout: Double) throws
+        -> (fd: Int32, remote: String, client: String)?
+    {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let fd = withUnsafeMutablePointer(to: &storage) {
@@ -96,7 +99,7 @@ enum POSIX {
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         timeout = timeval(seconds: receiveTimeout)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        return (fd, describe(storage))
+        return (fd, describe(storage), clientKey(storage))
     }
 
     // MARK: - Reading and writing
@@ -144,6 +147,32 @@ enum POSIX {
     /// Sends what fits without blocking; used for the 503 written by the accepting thread.
     static func sendWithoutBlocking(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
         _ = send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+    }
+
+    /// What one read that must not block found.
+    enum NonBlockingRead {
+        /// This many bytes were read.
+        case data(Int)
+        /// Nothing is queued now (or the call was interrupted): try again later.
+        case nothingYet
+        /// The peer closed, or the socket failed.
+        case ended
+    }
+
+    /// Reads what is queued on `fd` into `buffer` without waiting (MSG_DONTWAIT).
+    static func receiveWithoutBlocking(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> NonBlockingRead {
+        let count = recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
+        if count > 0 { return .data(count) }
+        if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) { return .nothingYet }
+        return .ended
+    }
+
+    /// Waits up to `milliseconds` for input on any of `fds`; returns each descriptor that has an event, `failed`
+    /// when that event is an error (POLLERR, POLLNVAL) rather than input or a hang-up. Empty on timeout or EINTR.
+    static func pollInput(_ fds: [Int32], milliseconds: Int32) -> [(fd: Int32, failed: Bool)] {
+        var entries = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        guard poll(&entries, nfds_t(entries.count), milliseconds) > 0 else { return [] }
+        return entries.filter { $0.revents != 0 }.map { ($0.fd, $0.revents & Int16(POLLERR | POLLNVAL) != 0) }
     }
 
     /// Reads and drops whatever input is already queued, without waiting: closing a socket with unread input
@@ -265,7 +294,32 @@ enum POSIX {
         }
     }
 
+    /// The client a peer address belongs to: its IPv4 address (also when it arrives IPv4-mapped on a dual-stack
+    /// socket), or for IPv6 its /64 network (`2001:db8:1:2::/64`), because one host usually holds a whole /64 and
+    /// could otherwise open connections from as many addresses as it likes.
+    static func clientKey(_ storage: sockaddr_storage) -> String {
+        guard Int32(storage.ss_family) == AF_INET6 else { return numericHost(storage) }
+        var address = storage
+        let mapped = withUnsafeMutableBytes(of: &address) { raw -> Bool in
+            raw.withMemoryRebound(to: sockaddr_in6.self) { pointer in
+                withUnsafeMutableBytes(of: &pointer[0].sin6_addr) { bytes in
+                    if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF { return true }
+                    for index in 8..<16 { bytes[index] = 0 }
+                    pointer[0].sin6_scope_id = 0
+                    return false
+                }
+            }
+        }
+        let host = numericHost(mapped ? storage : address)
+        return mapped ? String(host.dropFirst("::ffff:".count)) : host + "/64"
+    }
+
     private static func describe(_ storage: sockaddr_storage) -> String {
+        "\(numericHost(storage)):\(portOf(storage))"
+    }
+
+    /// The address as numeric text (`127.0.0.1`, `::1`), without the port.
+    private static func numericHost(_ storage: sockaddr_storage) -> String {
         var storage = storage
         var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
         let length = socklen_t(Int32(storage.ss_family) == AF_INET6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
@@ -275,7 +329,7 @@ enum POSIX {
             }
         }
         guard status == 0 else { return "unknown" }
-        return "\(String(cString: host)):\(portOf(storage))"
+        return String(cString: host)
     }
 }
 

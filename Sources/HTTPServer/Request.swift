@@ -21,7 +21,8 @@ public struct Request: Sendable {
         method: HTTPMethod, target: String, headers: HTTPHeaders = [:], body: RequestBody = .empty,
         pathParameters: [String: String] = [:], requestId: String = "test", remoteAddress: String = "test"
     ) {
-        let decoded = try? RequestTarget.decode(target, method: method).get()
+        // The query stays as given, so an in-process test can check how `Router.respond` answers a bad one.
+        let decoded = try? RequestTarget.decode(target, method: method, checkingQuery: false).get()
         self.head = RequestHead(
             method: method, target: target, path: decoded?.path ?? target, pathSegments: decoded?.segments ?? [],
             query: decoded?.query, minorVersion: 1, headers: headers,
@@ -50,17 +51,13 @@ public struct Request: Sendable {
     /// The header fields.
     public var headers: HTTPHeaders { head.headers }
 
-    /// The decoded query parameters (`a=1&b=x%20y`); a repeated name keeps its last value.
+    /// The decoded query parameters (`a=1&b=x%20y`); a repeated name keeps its last value. The parser answers 400
+    /// to a query it cannot decode, so a handler never sees one with parameters missing.
     public var queryParameters: [String: String] {
-        guard let query = head.query, !query.isEmpty else { return [:] }
-        var result: [String: String] = [:]
-        for pair in query.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let name = Self.formDecode(parts[0])
-            let value = parts.count > 1 ? Self.formDecode(parts[1]) : ""
-            if let name, let value { result[name] = value }
+        guard let query = head.query, !query.isEmpty, case .success(let pairs) = QueryString.decode(query) else {
+            return [:]
         }
-        return result
+        return Dictionary(pairs, uniquingKeysWith: { _, last in last })
     }
 
     /// The path parameter `name`, or a 400 `HTTPError` naming it when absent.
@@ -81,9 +78,5 @@ public struct Request: Sendable {
                 message: "Content-Type must be \(mediaTypes.joined(separator: " or ")), not \(given ?? "absent")",
                 field: "Content-Type")
         }
-    }
-
-    private static func formDecode(_ text: Substring) -> String? {
-        RequestTarget.percentDecode(Substring(text.replacingOccurrences(of: "+", with: " ")))
     }
 }

@@ -43,11 +43,14 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
     public var code: String
     /// What was wrong, for the error body and the log.
     public var message: String
+    /// The request part at fault (a query parameter's name), when there is one.
+    public var field: String?
 
-    public init(_ status: HTTPStatus, _ code: String, _ message: String) {
+    public init(_ status: HTTPStatus, _ code: String, _ message: String, field: String? = nil) {
         self.status = status
         self.code = code
         self.message = message
+        self.field = field
     }
 
     public var description: String { "\(status.code) \(code): \(message)" }

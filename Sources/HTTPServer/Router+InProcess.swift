@@ -3,18 +3,23 @@ import Foundation
 import Logging
 
 extension Router {
-    /// Routes `request` and runs its handler as the server would — 404, 405 with Allow, 413 beyond the route's
-    /// body cap (`defaultMaxBodySize` when the route sets none), errors rendered as JSON — but without a socket.
+    /// Routes `request` and runs its handler as the server would — 400 for an undecodable query, 404, 405 with
+    /// Allow, the router's `admission` check, 413 beyond the route's body cap (`defaultMaxBodySize` when the route
+    /// sets none), errors rendered as JSON — but without a socket.
     public func respond(
         to request: Request, defaultMaxBodySize: Int = HTTPServerConfiguration().defaultMaxBodySize,
         logger: Logger = Logger(label: "graft.http.in-process")
     ) -> Response {
+        if let query = request.head.query, case .failure(let error) = QueryString.decode(query) {
+            return error.response
+        }
         switch match(method: request.method, segments: request.head.pathSegments) {
         case .notFound:
             return Self.notFound(request.method, request.path).response
         case .methodNotAllowed(let allowed):
             return Self.methodNotAllowed(request.method, request.path, allowed: allowed).response
         case .found(let route, let parameters):
+            if let refusal = admission?(request.head, route) { return refusal.response }
             let limit = route.maxBodySize ?? defaultMaxBodySize
             guard request.body.count <= limit else {
                 return HTTPError(.contentTooLarge, code: "body_too_large",

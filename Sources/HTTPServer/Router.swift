@@ -37,6 +37,11 @@ public final class Router: @unchecked Sendable {
 
     public private(set) var routes: [Route] = []
 
+    /// Decides, from the head alone, whether a matched request may proceed: an error it returns is the answer, and
+    /// the request's body is never read (an upload without credentials is refused before any of it reaches the
+    /// disk). Runs on connection threads, so it must be thread-safe; set it before the server starts.
+    public var admission: (@Sendable (RequestHead, Route) -> HTTPResponseError?)?
+
     public init() {}
 
     /// Adds a route. `maxBodySize` caps the request body (413 beyond it; larger than the in-memory limit spools

@@ -12,7 +12,8 @@ struct Serve: ParsableCommand {
             State lives under --data (SQLite database, uploaded datasets, checkpoints, fine-tuned models). Base \
             models are read from Models/ (found through GRAFT_RESOURCES, the current directory or the folders \
             above the executable). Set GRAFT_API_TOKEN to require `Authorization: Bearer <token>` on every \
-            route that changes something.
+            route but /health, /ready and /openapi.json — reads and /metrics included, and POST /predict unless \
+            --public-predict is given.
             """)
 
     @Option(help: "Address to bind (use 0.0.0.0 or :: to accept connections from other machines).")
@@ -29,12 +30,28 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("model-cache-mib"),
             help: "Memory the models loaded for predictions may hold, in MiB (least recently used ones are unloaded).")
     var modelCacheMiB = 1024
+    @Flag(help: "Serve POST /predict without the GRAFT_API_TOKEN (every other guarded route still needs it).")
+    var publicPredict = false
+    @Option(help: "Connections served at once; beyond them (and a reserve of 8 for /health and /ready) a 503.")
+    var maxConnections = 1024
+    @Option(help: "Connections one client (an IPv4 address, an IPv6 /64) may hold; behind a reverse proxy, raise it.")
+    var maxConnectionsPerClient = 64
+    @Option(name: .customLong("min-body-kib-per-second"),
+            help: "Average rate a request body must keep after its first 10 s, in KiB/s (408 below it; 0: no floor).")
+    var minBodyKiBPerSecond = 16
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535.") }
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1.") }
         guard maxUploadMiB >= 1 else { throw ValidationError("--max-upload-mib must be at least 1.") }
         guard modelCacheMiB >= 1 else { throw ValidationError("--model-cache-mib must be at least 1.") }
+        guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1.") }
+        guard maxConnectionsPerClient >= 1 else {
+            throw ValidationError("--max-connections-per-client must be at least 1.")
+        }
+        guard minBodyKiBPerSecond >= 0 else {
+            throw ValidationError("--min-body-kib-per-second must be 0 (no floor) or more.")
+        }
     }
 
     func run() throws {
@@ -48,8 +65,12 @@ struct Serve: ParsableCommand {
         let service = try Service(configuration: configuration, runner: FineTuningJobRunner())
         let environment = ProcessInfo.processInfo.environment
         let token = environment["GRAFT_API_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-        let host = ServiceHost(service: service, http: HTTPServerConfiguration(host: self.host, port: port),
-                               apiToken: token, defaultBaseModelID: defaultBaseModel, bootstrapMetrics: true)
+        var http = HTTPServerConfiguration(host: self.host, port: port)
+        http.maxConnections = maxConnections
+        http.maxConnectionsPerClient = maxConnectionsPerClient
+        http.minimumBodyBytesPerSecond = minBodyKiBPerSecond << 10
+        let host = ServiceHost(service: service, http: http, apiToken: token, publicPredict: publicPredict,
+                               defaultBaseModelID: defaultBaseModel, bootstrapMetrics: true)
         try host.start(stopOnSignals: true)
         let models = service.baseModels.registered.joined(separator: ", ")
         // Through the logger (unbuffered standard error), so the line shows at once under nohup or systemd too.

@@ -28,7 +28,8 @@ final class RouteHarness {
     let router = Router()
     let runner: JobRunner
 
-    init(apiToken: String? = nil, runner: JobRunner = CountingRunner(), withDatasetRoot: Bool = false) throws {
+    init(apiToken: String? = nil, publicPredict: Bool = false, runner: JobRunner = CountingRunner(),
+         withDatasetRoot: Bool = false) throws {
         directory = try TemporaryDirectory()
         var configuration = ServiceConfiguration(dataDirectory: directory.path("var"),
                                                  resourcesRoot: try ServiceTests.makeResources(in: directory))
@@ -40,7 +41,7 @@ final class RouteHarness {
         self.runner = runner
         service = try Service(configuration: configuration, runner: runner, environment: [:],
                               logger: ServiceTests.quietLogger())
-        ServiceRoutes(service: service, apiToken: apiToken).register(on: router)
+        ServiceRoutes(service: service, apiToken: apiToken, publicPredict: publicPredict).register(on: router)
         try TestSupport.seedCatalog(service.store)
     }
 

@@ -74,6 +74,25 @@ let validHeads: [ValidHead] = [
     ValidHead(input: "GET / HTTP/1.1\r\nHost: a\r\nX-Utf8: caf\u{e9}\r\n\r\n", method: .get, path: "/", segments: [],
               headerCount: 2, trailing: "GET /next HTTP/1.1\r\n"),
     ValidHead(input: "GET / HTTP/1.9\r\nHost: a\r\n\r\n", method: .get, path: "/", segments: [], headerCount: 1),
+    // Host: every form RFC 3986 allows.
+    ValidHead(input: "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", method: .get, path: "/", segments: [], headerCount: 1),
+    ValidHead(input: "GET / HTTP/1.1\r\nHost: 192.0.2.7:80\r\n\r\n", method: .get, path: "/", segments: [], headerCount: 1),
+    ValidHead(input: "GET / HTTP/1.1\r\nHost: [2001:db8::ffff:192.0.2.1]\r\n\r\n", method: .get, path: "/",
+              segments: [], headerCount: 1),
+    ValidHead(input: "GET / HTTP/1.1\r\nHost: [1:2:3:4:5:6:7:8]:0\r\n\r\n", method: .get, path: "/", segments: [],
+              headerCount: 1),
+    ValidHead(input: "GET / HTTP/1.1\r\nHost: [v1.fe80::a+en1]\r\n\r\n", method: .get, path: "/", segments: [],
+              headerCount: 1),
+    ValidHead(input: "GET / HTTP/1.1\r\nHost: Ex-am_ple.~!$&'()*+,;=%41:\r\n\r\n", method: .get, path: "/",
+              segments: [], headerCount: 1),
+    ValidHead(input: "GET / HTTP/1.1\r\nHost:\r\n\r\n", method: .get, path: "/", segments: [], headerCount: 1),
+    ValidHead(input: "GET http://[::1]:8080?q=1 HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", method: .get, path: "/",
+              segments: [], query: "q=1", headerCount: 1),
+    // Queries that decode: UTF-8 escapes, '+', a name without '=', empty pairs.
+    ValidHead(input: "GET /s?a=%E2%82%AC&b=+x&c&&d= HTTP/1.1\r\nHost: a\r\n\r\n", method: .get, path: "/s",
+              segments: ["s"], query: "a=%E2%82%AC&b=+x&c&&d=", headerCount: 1),
+    ValidHead(input: "GET /s HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer t\r\n\r\n", method: .get, path: "/s",
+              segments: ["s"], headerCount: 2),
 ]
 
 let invalidHeads: [InvalidHead] = [
@@ -127,6 +146,49 @@ let invalidHeads: [InvalidHead] = [
     InvalidHead("GET / HTTP/1.1\r\nHost: a\r\nX: " + String(repeating: "v", count: 1100) + "\r\n\r\n", 431, "header_too_large"),
     InvalidHead("GET / HTTP/1.1\r\nHost: a\r\n" + String(repeating: "X: y\r\n", count: 9) + "\r\n", 431, "too_many_headers"),
     InvalidHead("\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400, "empty_lines"),
+    // Host: anything but a reg-name, an IP literal and an optional port.
+    InvalidHead("GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400, "invalid_host"),
+    InvalidHead("GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400, "invalid_host"),
+    InvalidHead("GET / HTTP/1.1\r\nHost: user@a\r\n\r\n", 400, "invalid_host"),
+    InvalidHead("GET / HTTP/1.1\r\nHost: a\"b\r\n\r\n", 400, "invalid_host"),
+    InvalidHead("GET / HTTP/1.1\r\nHost: %zz\r\n\r\n", 400, "invalid_host"),
+    InvalidHead("GET / HTTP/1.1\r\nHost: caf\u{e9}.example\r\n\r\n", 400, "invalid_host"),
+    InvalidHead("GET / HTTP/1.1\r\nHost: a:99999\r\n\r\n", 400, "invalid_host"),
+    InvalidHead("GET / HTTP/1.1\r\nHost: a:8o\r\n\r\n", 400, "invalid_host"),
+    InvalidHead("GET / HTTP/1.1\r\nHost: a:80:80\r\n\r\n", 400, "invalid_host"),
+    InvalidHead("GET / HTTP/1.1\r\nHost: ::1\r\n\r\n", 400, "invalid_host"),
+    InvalidHead("GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 400, "invalid_host"),
+    InvalidHead("GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n", 400, "invalid_host"),
+    InvalidHead("GET / HTTP/1.1\r\nHost: [1:2:3]\r\n\r\n", 400, "invalid_host"),
+    InvalidHead("GET / HTTP/1.1\r\nHost: [1::2::3]\r\n\r\n", 400, "invalid_host"),
+    InvalidHead("GET / HTTP/1.1\r\nHost: [12345::]\r\n\r\n", 400, "invalid_host"),
+    InvalidHead("GET / HTTP/1.1\r\nHost: [1:2:3:4:5:6:7:8:9]\r\n\r\n", 400, "invalid_host"),
+    InvalidHead("GET / HTTP/1.1\r\nHost: [::1.2.3.256]\r\n\r\n", 400, "invalid_host"),
+    InvalidHead("GET / HTTP/1.1\r\nHost: [fe80::1%25eth0]\r\n\r\n", 400, "invalid_host"),
+    InvalidHead("GET / HTTP/1.1\r\nHost: []\r\n\r\n", 400, "invalid_host"),
+    InvalidHead("GET / HTTP/1.0\r\nHost: a b\r\n\r\n", 400, "invalid_host"),
+    InvalidHead("GET http://user@a/ HTTP/1.1\r\nHost: a\r\n\r\n", 400, "invalid_target"),
+    InvalidHead("GET http:///x HTTP/1.1\r\nHost: a\r\n\r\n", 400, "invalid_target"),
+    InvalidHead("GET http://a:99999/x HTTP/1.1\r\nHost: a\r\n\r\n", 400, "invalid_target"),
+    // Queries that cannot be decoded: named in a 400, never dropped.
+    InvalidHead("GET /s?top_k=%zz HTTP/1.1\r\nHost: a\r\n\r\n", 400, "invalid_query"),
+    InvalidHead("GET /s?a=1&top_k=%4 HTTP/1.1\r\nHost: a\r\n\r\n", 400, "invalid_query"),
+    InvalidHead("GET /s?name=%C3%28 HTTP/1.1\r\nHost: a\r\n\r\n", 400, "invalid_query"),
+    InvalidHead("GET /s?name=%ff HTTP/1.1\r\nHost: a\r\n\r\n", 400, "invalid_query"),
+    InvalidHead("GET /s?name=a%00b HTTP/1.1\r\nHost: a\r\n\r\n", 400, "invalid_query"),
+    InvalidHead("GET /s?%ff=1 HTTP/1.1\r\nHost: a\r\n\r\n", 400, "invalid_query"),
+    InvalidHead("GET http://a/s?q=%g0 HTTP/1.1\r\nHost: a\r\n\r\n", 400, "invalid_query"),
+    // Two credentials: which one would count?
+    InvalidHead("GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer x\r\nAuthorization: Bearer y\r\n\r\n", 400,
+                "invalid_authorization"),
+    InvalidHead("GET / HTTP/1.1\r\nHost: a\r\nauthorization: Bearer x\r\nAUTHORIZATION: Bearer x\r\n\r\n", 400,
+                "invalid_authorization"),
+]
+
+/// Undecodable query parameters and the name the 400 gives as `error.field`.
+let undecodableQueries: [(query: String, field: String)] = [
+    ("top_k=%zz", "top_k"), ("a=1&model=%C3%28", "model"), ("caf%C3%A9=%ff", "café"), ("%ff=1", "%ff"),
+    ("a+b=%0A", "a b"),
 ]
 
 @Suite("HTTP request parser")
@@ -204,6 +266,18 @@ struct HTTPRequestParserTests {
             if incremental != .needMore { break }
         }
         #expect(incremental == whole)
+    }
+
+    @Test("an undecodable query parameter is a 400 that names it", arguments: undecodableQueries)
+    func undecodableQueryNamesTheParameter(_ row: (query: String, field: String)) {
+        let result = HTTPRequestParser.parse(Array("GET /s?\(row.query) HTTP/1.1\r\nHost: a\r\n\r\n".utf8))
+        guard case .invalid(let error) = result else {
+            Issue.record("expected invalid, got \(result)")
+            return
+        }
+        #expect(error.code == "invalid_query" && error.field == row.field)
+        #expect(error.message.contains("'\(row.field)'"))
+        #expect(error.response.status.code == 400)
     }
 
     @Test("an oversized head is rejected as soon as it crosses the limit, not when it ends")

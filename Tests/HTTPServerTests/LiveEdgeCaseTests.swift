@@ -92,6 +92,21 @@ let liveCases: [LiveCase] = [
              + "\r\n\r\n", status: 431, closes: true),
     LiveCase(name: "too many headers", request: "GET /health HTTP/1.1\r\n\(host)" + String(repeating: "X: y\r\n", count: 25)
              + "\r\n", status: 431, closes: true),
+    LiveCase(name: "Host with a space", request: "GET /health HTTP/1.1\r\nHost: a b\r\n\r\n", status: 400, closes: true,
+             body: #"{"error":{"code":"invalid_host","message":"Host 'a b' is invalid: the host may hold only letters, "#
+                + #"digits, '-._~', '!$&'()*+,;=' and %XX escapes"}}"#),
+    LiveCase(name: "Host with a bad port", request: "GET /health HTTP/1.1\r\nHost: t:http\r\n\r\n", status: 400, closes: true),
+    LiveCase(name: "Host IP literal", request: "GET /health HTTP/1.1\r\nHost: [::1]:80\r\n\r\n", status: 200, closes: false),
+    LiveCase(name: "undecodable query value",
+             request: "GET /search?q=ok&n=%zz HTTP/1.1\r\n\(host)\r\n", status: 400, closes: true,
+             body: #"{"error":{"code":"invalid_query","message":"the value of query parameter 'n' has a bad "#
+                + #"percent-escape, a control character or bytes that are not UTF-8; escape each byte of its UTF-8 text "#
+                + #"as %XX","field":"n"}}"#),
+    LiveCase(name: "query that is not UTF-8", request: "GET /search?q=%C3%28 HTTP/1.1\r\n\(host)\r\n", status: 400,
+             closes: true),
+    LiveCase(name: "two Authorization headers",
+             request: "GET /health HTTP/1.1\r\n\(host)Authorization: Bearer a\r\nAuthorization: Bearer b\r\n\r\n",
+             status: 400, closes: true),
     LiveCase(name: "Transfer-Encoding in HTTP/1.0", request: "POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
              status: 400, closes: true),
 ]

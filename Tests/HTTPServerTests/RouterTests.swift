@@ -139,6 +139,9 @@ struct InProcessTests {
         #expect(router.respond(to: Request(method: .get, target: "/opaque")).status.code == 500)
         let big = Request(method: .post, target: "/echo", body: .bytes(Data(count: 2 << 20)))
         #expect(router.respond(to: big).status.code == 413)
+        let badQuery = router.respond(to: Request(method: .get, target: "/search?q=%zz"))
+        let badQueryText = String(decoding: try badQuery.collectBody(), as: UTF8.self)
+        #expect(badQuery.status.code == 400 && badQueryText.contains(#""field":"q""#))
         let events = router.respond(to: Request(method: .get, target: "/events"))
         #expect(String(decoding: try events.collectBody(), as: UTF8.self).hasPrefix("event: progress\nid: 1\n"))
     }

@@ -6,7 +6,27 @@ import Tensors
 /// the paths with the router's routes and the schemas with live responses.
 enum OpenAPIDocument {
     static func make() -> JSONValue {
-        .object([
+        // With GRAFT_API_TOKEN set, every route but the public ones needs the bearer token: optional in the
+        // document ({} or bearer) because a server may run without one.
+        var paths = paths
+        for (path, item) in paths where !ServiceRoutes.publicPatterns.contains(path) {
+            guard case .object(var operations) = item else { continue }
+            for (method, operation) in operations {
+                guard case .object(var fields) = operation, case .object(var responses)? = fields["responses"] else {
+                    continue
+                }
+                responses["401"] = error
+                fields["responses"] = .object(responses)
+                fields["security"] = .array([.object([:]), .object(["bearer": .array([])])])
+                if path == "/predict" {
+                    fields["description"] = .string("Needs the token when the server has one, unless it runs with "
+                        + "--public-predict.")
+                }
+                operations[method] = .object(fields)
+            }
+            paths[path] = .object(operations)
+        }
+        return .object([
             "openapi": .string("3.1.0"),
             "info": .object([
                 "title": .string("Graft"),
@@ -34,7 +54,7 @@ enum OpenAPIDocument {
         ])]),
         "/openapi.json": .object(["get": operation("This document", responses: ["200": json("OpenAPI 3.1", object([:]))])]),
         "/jobs": .object([
-            "post": operation("Queue a fine-tuning job", mutating: true,
+            "post": operation("Queue a fine-tuning job",
                               parameters: [header("Idempotency-Key", "Retries with the same key return the first job")],
                               body: reference("JobRequest"), responses: [
                 "202": json("Queued", reference("Job")), "200": json("Replayed idempotent request", reference("Job")),
@@ -48,7 +68,7 @@ enum OpenAPIDocument {
         "/jobs/{id}": .object([
             "get": operation("A job's status, progress, ETA and metrics", parameters: [path("id")],
                              responses: ["200": json("The job", reference("Job")), "404": error]),
-            "delete": operation("Cancel a job", mutating: true, parameters: [path("id")], responses: [
+            "delete": operation("Cancel a job", parameters: [path("id")], responses: [
                 "200": json("Cancelled (it had not started)", reference("Job")),
                 "202": json("Cancelling (stops after its current step)", reference("Job")),
                 "401": error, "404": error, "409": error,
@@ -86,12 +106,12 @@ enum OpenAPIDocument {
             "get": operation("One model", parameters: [path("id")],
                              responses: ["200": json("The model with its input spec, head and layer summary",
                                                        reference("ModelDetail")), "404": error]),
-            "delete": operation("Delete a fine-tuned model", mutating: true, parameters: [path("id")], responses: [
+            "delete": operation("Delete a fine-tuned model", parameters: [path("id")], responses: [
                 "204": .object(["description": .string("Deleted")]), "401": error, "404": error, "409": error,
             ]),
         ]),
         "/datasets": .object([
-            "post": operation("Upload a dataset archive, or name a folder under the data root", mutating: true,
+            "post": operation("Upload a dataset archive, or name a folder under the data root",
                               parameters: [query("name", "A name for the dataset")],
                               bodyContent: [
                                   "application/zip": .object(["schema": binary]),
@@ -109,7 +129,7 @@ enum OpenAPIDocument {
         "/datasets/{id}": .object([
             "get": operation("One dataset", parameters: [path("id")],
                              responses: ["200": json("The dataset", reference("Dataset")), "404": error]),
-            "delete": operation("Delete a dataset no unfinished job uses", mutating: true, parameters: [path("id")],
+            "delete": operation("Delete a dataset no unfinished job uses", parameters: [path("id")],
                                 responses: ["204": .object(["description": .string("Deleted")]), "401": error,
                                             "404": error, "409": error]),
         ]),
@@ -206,7 +226,7 @@ enum OpenAPIDocument {
         .object(["name": .string(name), "in": .string("header"), "description": .string(description), "schema": string])
     }
 
-    static func operation(_ summary: String, mutating: Bool = false, parameters: [JSONValue] = [],
+    static func operation(_ summary: String, parameters: [JSONValue] = [],
                           body: JSONValue? = nil, bodyContent: [String: JSONValue]? = nil,
                           responses: [String: JSONValue]) -> JSONValue {
         var fields: [String: JSONValue] = ["summary": .string(summary), "responses": .object(responses)]
@@ -215,7 +235,6 @@ enum OpenAPIDocument {
             fields["requestBody"] = .object(["content": .object(["application/json": .object(["schema": body])])])
         }
         if let bodyContent { fields["requestBody"] = .object(["required": .bool(true), "content": .object(bodyContent)]) }
-        if mutating { fields["security"] = .array([.object([:]), .object(["bearer": .array([])])]) }
         return .object(fields)
     }
 }

@@ -6,41 +6,73 @@ import Prometheus
 
 /// The routes of `graft serve`, as closures over a `Service`.
 ///
-/// Mutating routes require `Authorization: Bearer <token>` when a token is configured (`GRAFT_API_TOKEN`).
+/// When a token is configured (`GRAFT_API_TOKEN`), every route but `publicPatterns` requires
+/// `Authorization: Bearer <token>` — reads included, since jobs, datasets and models are the user's data, and
+/// `/metrics` too (its counters tell who trains what and how much); `POST /predict` is public only with
+/// `publicPredict`. The token is checked from the request head, before any body is read.
 public struct ServiceRoutes: Sendable {
     public let service: Service
-    /// The bearer token mutating routes require; nil leaves them open (the server binds 127.0.0.1 by default).
+    /// The bearer token the routes require; nil leaves them open (the server binds 127.0.0.1 by default).
     public let apiToken: String?
+    /// Whether `POST /predict` is served without the token (a public classifier in front of private training).
+    public let publicPredict: Bool
+    /// SHA-256 of the token: credentials are compared digest to digest, in time independent of the token.
+    private let expectedDigest: [UInt8]?
     /// The base model used when POST /jobs names none; nil picks the first base model.
     public let defaultBaseModelID: String?
     /// What GET /metrics prints. Bootstrap swift-metrics with `PrometheusMetricsFactory(registry:)` on the same
     /// registry so the workers' counters and timers appear too.
     public let metricsRegistry: PrometheusCollectorRegistry
 
-    public init(service: Service, apiToken: String? = nil, defaultBaseModelID: String? = nil,
+    public init(service: Service, apiToken: String? = nil, publicPredict: Bool = false,
+                defaultBaseModelID: String? = nil,
                 metricsRegistry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.service = service
         self.apiToken = apiToken.flatMap { $0.isEmpty ? nil : $0 }
+        self.publicPredict = publicPredict
+        expectedDigest = self.apiToken.map { Self.digest($0) }
         self.defaultBaseModelID = defaultBaseModelID
         self.metricsRegistry = metricsRegistry
     }
 
-    /// Adds every route to `router`, each counted and timed per route pattern into `metricsRegistry`.
+    /// The routes served without the token: probes for load balancers and orchestrators, and the API's
+    /// description (the same for every installation, it tells clients how to authenticate).
+    public static let publicPatterns: Set<String> = ["/health", "/ready", "/openapi.json"]
+
+    /// Whether `route` needs the token on this server.
+    public func requiresToken(_ route: Router.Route) -> Bool {
+        guard apiToken != nil, !Self.publicPatterns.contains(route.pattern) else { return false }
+        return !(publicPredict && route.method == .post && route.pattern == "/predict")
+    }
+
+    /// Adds every route to `router`, each counted and timed per route pattern into `metricsRegistry`, and sets
+    /// the router's admission check to the token (replacing any other), so a request without it is refused from
+    /// its head: a 2 GiB upload is not read to find out it was not allowed.
     public func register(on router: Router) {
         let plain = Router()
         registerRoutes(on: plain)
         let factory = PrometheusMetricsFactory(registry: metricsRegistry)
         for route in plain.routes {
+            var handler = route.handler
+            if requiresToken(route) {
+                // Checked again in the handler, for callers that run handlers without the router's admission.
+                let inner = handler
+                handler = { [self] request in
+                    if let refusal = refusal(for: request.headers) { throw refusal }
+                    return try inner(request)
+                }
+            }
             router.add(route.method, route.pattern, maxBodySize: route.maxBodySize,
-                       handler: Self.instrumented(route, factory: factory))
+                       handler: Self.instrumented(route, handler, factory: factory))
         }
+        router.admission = { [self] head, route in requiresToken(route) ? refusal(for: head.headers) : nil }
     }
 
-    /// `route`'s handler, recording `graft_http_requests_total{method,route,status}` and the
+    /// `handler` (`route`'s, perhaps guarded), recording `graft_http_requests_total{method,route,status}` and the
     /// `graft_http_request_duration_seconds{method,route}` histogram. Labels use the pattern (`/jobs/:id`), not the
     /// path, so the number of series stays bounded.
-    static func instrumented(_ route: Router.Route, factory: PrometheusMetricsFactory) -> Handler {
-        let handler = route.handler
+    static func instrumented(_ route: Router.Route, _ handler: @escaping Handler,
+                             factory: PrometheusMetricsFactory) -> Handler {
         let labels = [("method", route.method.rawValue), ("route", route.pattern)]
         let timer = Metrics.Timer(label: "graft_http_request_duration_seconds", dimensions: labels, factory: factory)
         return { request in
@@ -116,24 +148,39 @@ public struct ServiceRoutes: Sendable {
 
     // MARK: - Shared helpers
 
-    /// Throws 401 unless the request carries the configured bearer token.
-    func authorize(_ request: Request) throws {
-        guard let apiToken else { return }
-        let expected = "Bearer " + apiToken
-        guard let given = request.headers["Authorization"], Self.constantTimeEquals(given, expected) else {
-            throw HTTPError(.unauthorized, code: "unauthorized",
-                            message: "This route needs the header 'Authorization: Bearer <GRAFT_API_TOKEN>'.",
-                            headers: ["WWW-Authenticate": "Bearer"])
+    /// The 401 for headers without the configured bearer token; nil when they carry it (or no token is set).
+    func refusal(for headers: HTTPHeaders) -> HTTPError? {
+        guard let expectedDigest else { return nil }
+        if let credentials = headers["Authorization"].flatMap(Self.bearerCredentials),
+           Self.constantTimeEquals(Self.digest(credentials), expectedDigest) {
+            return nil
         }
+        let message = headers["Authorization"] == nil
+            ? "This route needs the header 'Authorization: Bearer <GRAFT_API_TOKEN>'."
+            : "The Authorization header does not carry this server's token; send 'Authorization: Bearer <GRAFT_API_TOKEN>'."
+        return HTTPError(.unauthorized, code: "unauthorized", message: message,
+                         headers: ["WWW-Authenticate": #"Bearer realm="graft""#])
     }
 
-    /// Compares without stopping at the first difference, so timing does not reveal the token.
-    static func constantTimeEquals(_ left: String, _ right: String) -> Bool {
-        let a = Array(left.utf8), b = Array(right.utf8)
-        var difference = UInt8(a.count == b.count ? 0 : 1)
-        for index in 0..<max(a.count, b.count) {
-            difference |= (index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0)
-        }
+    /// The credentials of `Bearer <credentials>` (the scheme is case-insensitive, RFC 9110 §11.1); nil for
+    /// another scheme.
+    static func bearerCredentials(_ value: String) -> Substring? {
+        guard let space = value.firstIndex(of: " "), value[..<space].lowercased() == "bearer" else { return nil }
+        return value[space...].drop { $0 == " " }
+    }
+
+    private static func digest<Text: StringProtocol>(_ text: Text) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(Array(text.utf8))
+        return hasher.finalize()
+    }
+
+    /// Compares without stopping at the first difference, so timing does not reveal how much of a guess was
+    /// right (the inputs are digests, so their length says nothing about the token's either).
+    static func constantTimeEquals(_ left: [UInt8], _ right: [UInt8]) -> Bool {
+        guard left.count == right.count else { return false }
+        var difference: UInt8 = 0
+        for index in left.indices { difference |= left[index] ^ right[index] }
         return difference == 0
     }
 

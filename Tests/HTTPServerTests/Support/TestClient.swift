@@ -29,7 +29,9 @@ final class TestClient {
     let fd: Int32
     private var buffer: [UInt8] = []
 
-    init(port: Int, host: String = "127.0.0.1") throws {
+    /// Connects to `host:port`, from `source` when given (an IPv4 loopback address such as `127.0.0.2`: every
+    /// 127/8 address is local, so tests can act as distinct clients).
+    init(port: Int, host: String = "127.0.0.1", source: String? = nil) throws {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var result: UnsafeMutablePointer<addrinfo>?
@@ -38,6 +40,23 @@ final class TestClient {
         }
         defer { freeaddrinfo(result) }
         fd = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue), 0)
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            guard inet_pton(AF_INET, source, &local.sin_addr) == 1 else {
+                close(fd)
+                throw TestClientError(description: "not an IPv4 address: \(source)")
+            }
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard bound == 0 else {
+                close(fd)
+                throw TestClientError(description: "bind to \(source) failed: errno \(errno)")
+            }
+        }
         guard connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
             close(fd)
             throw TestClientError(description: "connect failed: errno \(errno)")

@@ -26,6 +26,8 @@ enum TestServer {
         configuration.bodyReadTimeout = 1
         configuration.lingerTimeout = 0.2
         configuration.shutdownGracePeriod = 5
+        // Off unless a test is about them: the cap tests count on a connection beyond the cap being refused.
+        configuration.reservedConnections = 0
         return configuration
     }
 
