@@ -1,6 +1,7 @@
 // GRAFT_API_TOKEN guards every route but the probes and the OpenAPI document: in process, over a real socket
 // (refused before the body is read), in the OpenAPI document, and on the command line.
 import Foundation
+import NeuralNetwork
 import HTTPServer
 import Logging
 import Testing

@@ -1,5 +1,6 @@
 // Registers the service's HTTP routes on a Router: health, readiness, jobs, models and datasets.
 import Foundation
+import NeuralNetwork
 import HTTPServer
 import Metrics
 import Prometheus
