@@ -15,11 +15,29 @@ extension InputSpec {
     /// (on scikit-learn's china.jpg, decoding at 5/8 for a 224 crop left a mean error of 2.7 levels against a full
     /// decode, 0.13 at full size); the antialiased resize after it does the fine part. 2 is what Pillow's
     /// `thumbnail` uses.
+    ///
+    /// The decode is also held to `maximumDecodedPixelCount` (by default ``decodedPixelBudget(reducingGap:)``),
+    /// so that an image far larger than the model can use, and which cannot be scaled down while decoding
+    /// (PNG, progressive JPEG), is refused from its header instead of costing hundreds of megabytes.
     public func decodeOptions(maximumPixelCount: Int = DecodeOptions.defaultMaximumPixelCount,
-                              reducingGap: Double = 2) -> DecodeOptions {
-        // a centre crop keeps only cropFraction of each side: the kept part must still cover the input size
-        DecodeOptions(channels: channels, maximumPixelCount: maximumPixelCount,
-                      minimumSize: (Int((Double(width) * reducingGap / cropFraction).rounded(.up)),
-                                    Int((Double(height) * reducingGap / cropFraction).rounded(.up))))
+                              reducingGap: Double = 2, maximumDecodedPixelCount: Int? = nil) -> DecodeOptions {
+        let minimum = minimumDecodeSize(reducingGap: reducingGap)
+        return DecodeOptions(channels: channels, maximumPixelCount: maximumPixelCount, minimumSize: minimum,
+                             maximumDecodedPixelCount: min(maximumPixelCount,
+                                                           maximumDecodedPixelCount ?? decodedPixelBudget(reducingGap: reducingGap)))
+    }
+
+    /// The default decode budget: 16 times the pixels the input needs (after the reducing gap), and at least
+    /// 16 megapixels, so that phone photos, 5K screenshots and anything DCT scaling brings within reach pass
+    /// while a 10 950 × 10 950 PNG (120 MP, 360 MB of RGB) does not.
+    public func decodedPixelBudget(reducingGap: Double = 2) -> Int {
+        let minimum = minimumDecodeSize(reducingGap: reducingGap)
+        return max(16_000_000, 16 * minimum.width * minimum.height)
+    }
+
+    /// A centre crop keeps only cropFraction of each side: the kept part must still cover the input size.
+    private func minimumDecodeSize(reducingGap: Double) -> (width: Int, height: Int) {
+        (Int((Double(width) * reducingGap / cropFraction).rounded(.up)),
+         Int((Double(height) * reducingGap / cropFraction).rounded(.up)))
     }
 }
