@@ -11,7 +11,7 @@ extension Service {
     /// too full for its contents (checked before extracting, or hit while writing) is a 507. `space` reads
     /// the free space of the datasets folder's file system (tests make it lie to fill a real disk).
     public func importDatasetArchive(
-        at archive: URL, name: String?, space: @escaping ArchiveExtractor.SpaceProbe = FileSystemSpace.of
+        at archive: URL, name: String?, space: @escaping ArchiveExtractor.SpaceProbe = { try FileSystemSpace.of($0) }
     ) throws -> (DatasetRecord, ValidationReport) {
         let id = makeIdentifier(prefix: "dataset")
         let kept = configuration.datasetsDirectory.appendingPathComponent(id + ".upload")

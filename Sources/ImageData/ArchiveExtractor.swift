@@ -24,7 +24,7 @@ public enum ArchiveExtractor {
     @discardableResult
     public static func extract(
         _ archive: URL, to destination: URL, limits: ArchiveLimits = ArchiveLimits(),
-        space: SpaceProbe = FileSystemSpace.of
+        space: SpaceProbe = { try FileSystemSpace.of($0) }
     ) throws -> ExtractionSummary {
         let name = archive.lastPathComponent
         guard !FileManager.default.fileExists(atPath: destination.path) else {

@@ -20,7 +20,7 @@ public struct DatasetLoader: Sendable {
     public var folder = ImageFolderSource()
     public var archiveLimits = ArchiveLimits()
     /// Free space of the extraction's file system; replaced in tests to simulate a disk filling up.
-    public var space: ArchiveExtractor.SpaceProbe = FileSystemSpace.of
+    public var space: ArchiveExtractor.SpaceProbe = { try FileSystemSpace.of($0) }
 
     public init() {}
 
