@@ -22,7 +22,6 @@ extension Service {
         } catch {
             throw ServiceError.storage(message: "Cannot store the upload under \(kept.path): \(error).")
         }
-        let hash = try SHA256.hexDigest(ofFileAt: kept)
         var loader = DatasetLoader()
         loader.folder.verifiesPixels = true
         loader.space = space
@@ -41,6 +40,8 @@ extension Service {
             }
         }
         do {
+            // Hashed only once accepted: a refused archive (a bomb, up to the upload limit) costs no hashing.
+            let hash = try SHA256.hexDigest(ofFileAt: kept)
             return try register(loaded, id: id, name: name ?? id, source: .upload, path: destination, hash: hash)
         } catch {
             try? FileManager.default.removeItem(at: destination)
