@@ -44,11 +44,14 @@ extension ArchiveExtractor {
         let reader = try openReader(archive, name: name)
         defer { archive_read_free(reader) }
         var plan = ArchivePlan()
-        plan.namedPipes = ZipUnixModes.namedPipes(in: archive)
         var files = Set<String>(), folders = Set<String>()
         var buffer: [UInt8] = []
         while let entry = try nextEntry(reader, archive: name) {
             plan.entryCount += 1
+            // The format is known once the first header is read.
+            if plan.entryCount == 1, archive_format(reader) & ARCHIVE_FORMAT_BASE_MASK == ARCHIVE_FORMAT_ZIP {
+                plan.namedPipes = ZipUnixModes.namedPipes(in: archive)
+            }
             if plan.entryCount > limits.maximumEntries {
                 throw ImageDataError.archiveLimitExceeded(
                     archive: name, reason: "it has more than \(limits.maximumEntries) entries")
