@@ -16,18 +16,19 @@ extension InputSpec {
     /// decode, 0.13 at full size); the antialiased resize after it does the fine part. 2 is what Pillow's
     /// `thumbnail` uses.
     ///
-    /// The decode is also held to `maximumDecodedPixelCount` (by default ``decodedPixelBudget(reducingGap:)``),
-    /// so that an image far larger than the model can use, and which cannot be scaled down while decoding
-    /// (PNG, progressive JPEG), is refused from its header instead of costing hundreds of megabytes.
+    /// Prediction paths pass `maximumDecodedPixelCount: decodedPixelBudget()`, so that an image far larger than
+    /// the model can use, and which cannot be scaled down while decoding (PNG, progressive JPEG), is refused
+    /// from its header instead of costing hundreds of megabytes. Training leaves it `nil`: its images were
+    /// validated against the pixel cap when the dataset was registered, and refusing them mid-run would fail
+    /// the job.
     public func decodeOptions(maximumPixelCount: Int = DecodeOptions.defaultMaximumPixelCount,
                               reducingGap: Double = 2, maximumDecodedPixelCount: Int? = nil) -> DecodeOptions {
-        let minimum = minimumDecodeSize(reducingGap: reducingGap)
-        return DecodeOptions(channels: channels, maximumPixelCount: maximumPixelCount, minimumSize: minimum,
-                             maximumDecodedPixelCount: min(maximumPixelCount,
-                                                           maximumDecodedPixelCount ?? decodedPixelBudget(reducingGap: reducingGap)))
+        DecodeOptions(channels: channels, maximumPixelCount: maximumPixelCount,
+                      minimumSize: minimumDecodeSize(reducingGap: reducingGap),
+                      maximumDecodedPixelCount: maximumDecodedPixelCount.map { min($0, maximumPixelCount) })
     }
 
-    /// The default decode budget: 16 times the pixels the input needs (after the reducing gap), and at least
+    /// A prediction's decode budget: 16 times the pixels the input needs (after the reducing gap), and at least
     /// 16 megapixels, so that phone photos, 5K screenshots and anything DCT scaling brings within reach pass
     /// while a 10 950 × 10 950 PNG (120 MP, 360 MB of RGB) does not.
     public func decodedPixelBudget(reducingGap: Double = 2) -> Int {

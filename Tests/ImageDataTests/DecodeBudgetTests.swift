@@ -23,11 +23,12 @@ import Testing
         #expect(try ImageDecoder.decodedByteCount(Self.bigPNG, options: DecodeOptions()) == 10_950 * 10_950 * 3 + 10_950 * 8)
     }
 
-    @Test func aModelsDecodeOptionsCarryABudgetThatRefusesThePNG() throws {
+    @Test func aModelsPredictionBudgetRefusesThePNG() throws {
         // EfficientNet-Lite0's input: 224² RGB, evaluated on a 0.875 centre crop.
         let spec = InputSpec(channels: 3, height: 224, width: 224, mean: [127, 127, 127], std: [128, 128, 128],
                              cropFraction: 0.875)
-        let options = spec.decodeOptions()
+        #expect(spec.decodeOptions().maximumDecodedPixelCount == nil, "training decodes are not budgeted")
+        let options = spec.decodeOptions(maximumDecodedPixelCount: spec.decodedPixelBudget())
         #expect(options.maximumDecodedPixelCount == 16_000_000)
         #expect(throws: ImageDataError.decodeBudgetExceeded(file: nil, width: 10_950, height: 10_950, limit: 16_000_000)) {
             try ImageDecoder.decode(Self.bigPNG, options: options)
