@@ -7,8 +7,12 @@ extension Service {
     /// Extracts an uploaded zip or tar(.gz) into the datasets folder, validates it and registers it.
     ///
     /// The archive is consumed (moved, then removed once extracted). Nothing is left behind on failure: an
-    /// unreadable or unsafe archive, or a dataset whose report has errors, is a 422 naming the problem.
-    public func importDatasetArchive(at archive: URL, name: String?) throws -> (DatasetRecord, ValidationReport) {
+    /// unreadable or unsafe archive, or a dataset whose report has errors, is a 422 naming the problem; a disk
+    /// too full for its contents (checked before extracting, or hit while writing) is a 507. `space` reads
+    /// the free space of the datasets folder's file system (tests make it lie to fill a real disk).
+    public func importDatasetArchive(
+        at archive: URL, name: String?, space: @escaping ArchiveExtractor.SpaceProbe = { try FileSystemSpace.of($0) }
+    ) throws -> (DatasetRecord, ValidationReport) {
         let id = makeIdentifier(prefix: "dataset")
         let kept = configuration.datasetsDirectory.appendingPathComponent(id + ".upload")
         let destination = configuration.datasetsDirectory.appendingPathComponent(id, isDirectory: true)
@@ -18,17 +22,26 @@ extension Service {
         } catch {
             throw ServiceError.storage(message: "Cannot store the upload under \(kept.path): \(error).")
         }
-        let hash = try SHA256.hexDigest(ofFileAt: kept)
         var loader = DatasetLoader()
         loader.folder.verifiesPixels = true
+        loader.space = space
         let loaded: LoadedDataset
         do {
             loaded = try loader.load(.archive(kept, extractTo: destination))
         } catch let error as ImageDataError {
             try? FileManager.default.removeItem(at: destination)
-            throw ServiceError.invalid(field: "body", message: error.description)
+            switch error {
+            case .insufficientSpace, .diskFull:
+                throw ServiceError.insufficientStorage(message: error.description + ".")
+            case .io:
+                throw ServiceError.storage(message: "Cannot extract the upload: \(error).")
+            default:
+                throw ServiceError.invalid(field: "body", message: error.description)
+            }
         }
         do {
+            // Hashed only once accepted: a refused archive (a bomb, up to the upload limit) costs no hashing.
+            let hash = try SHA256.hexDigest(ofFileAt: kept)
             return try register(loaded, id: id, name: name ?? id, source: .upload, path: destination, hash: hash)
         } catch {
             try? FileManager.default.removeItem(at: destination)

@@ -14,6 +14,8 @@ public enum ServiceError: Error, Equatable, CustomStringConvertible {
     case invalid(field: String?, message: String)
     /// The database, a migration or a file on disk failed (500 unless start-up).
     case storage(message: String)
+    /// The disk is too full for what the request would write (507); the message says to free space.
+    case insufficientStorage(message: String)
 
     /// The HTTP status this error maps to.
     public var httpStatusCode: Int {
@@ -22,6 +24,7 @@ public enum ServiceError: Error, Equatable, CustomStringConvertible {
         case .conflict: return 409
         case .invalid: return 422
         case .storage: return 500
+        case .insufficientStorage: return 507
         }
     }
 
@@ -32,6 +35,7 @@ public enum ServiceError: Error, Equatable, CustomStringConvertible {
         case .conflict(let code, _): return code
         case .invalid: return "invalid_value"
         case .storage: return "storage_error"
+        case .insufficientStorage: return "insufficient_storage"
         }
     }
 
@@ -46,7 +50,8 @@ public enum ServiceError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .notFound(let kind, let id):
             return "No \(kind.replacingOccurrences(of: "_", with: " ")) has the id '\(id)'; list them to find a valid id."
-        case .conflict(_, let message), .invalid(_, let message), .storage(let message):
+        case .conflict(_, let message), .invalid(_, let message), .storage(let message),
+             .insufficientStorage(let message):
             return message
         }
     }

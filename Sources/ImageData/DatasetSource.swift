@@ -19,6 +19,8 @@ public enum DatasetSource: Sendable, Equatable {
 public struct DatasetLoader: Sendable {
     public var folder = ImageFolderSource()
     public var archiveLimits = ArchiveLimits()
+    /// Free space of the extraction's file system; replaced in tests to simulate a disk filling up.
+    public var space: ArchiveExtractor.SpaceProbe = { try FileSystemSpace.of($0) }
 
     public init() {}
 
@@ -29,8 +31,11 @@ public struct DatasetLoader: Sendable {
         case .folder(let url):
             return try folder.load(url)
         case .archive(let url, let destination):
-            try ArchiveExtractor.extract(url, to: destination, limits: archiveLimits)
-            return try folder.load(destination)
+            let summary = try ArchiveExtractor.extract(url, to: destination, limits: archiveLimits, space: space)
+            var loaded = try folder.load(destination)
+            // Entries never extracted (links, pipes, devices) are reported with the files the scan skipped.
+            loaded.report.skipped = summary.skipped + loaded.report.skipped
+            return loaded
         case .idx(let images, let labels, let classNames, let classes, let limit):
             let dataset = try IDXDataset.load(
                 images: images, labels: labels, classNames: classNames, classes: classes, perClassLimit: limit)

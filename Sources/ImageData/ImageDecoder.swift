@@ -6,8 +6,14 @@ import Foundation
 public struct DecodeOptions: Sendable, Equatable {
     /// 1 or 3 to convert, `nil` to keep the file's own (grey stays grey, everything else becomes RGB).
     public var channels: Int?
-    /// Images whose header declares more pixels than this are refused before any pixel buffer is allocated.
+    /// Images whose header declares more pixels than this are refused before any pixel buffer is allocated
+    /// (decompression bombs): even a scaled JPEG decode entropy-decodes every block of the full image.
     public var maximumPixelCount: Int
+    /// The most pixels the decode itself may produce, after the best DCT scaling that `minimumSize` allows;
+    /// `nil` for no budget beyond `maximumPixelCount`. PNGs cannot scale, and libjpeg keeps a progressive or
+    /// multi-scan JPEG's coefficients at full size (2 bytes each), so those count at their declared size.
+    /// Refused from the header, before allocating, with ``ImageDataError/decodeBudgetExceeded(file:width:height:limit:)``.
+    public var maximumDecodedPixelCount: Int?
     /// The smallest upright size the caller still needs (for example the model input size). JPEGs are then
     /// decoded at the smallest DCT scale (n/8) whose result still covers it, as Pillow's draft mode does.
     public var minimumSize: (width: Int, height: Int)?
@@ -19,11 +25,13 @@ public struct DecodeOptions: Sendable, Equatable {
 
     public init(
         channels: Int? = nil, maximumPixelCount: Int = DecodeOptions.defaultMaximumPixelCount,
-        minimumSize: (width: Int, height: Int)? = nil, appliesOrientation: Bool = true
+        minimumSize: (width: Int, height: Int)? = nil, appliesOrientation: Bool = true,
+        maximumDecodedPixelCount: Int? = nil
     ) {
         precondition(channels == nil || channels == 1 || channels == 3, "channels must be 1 or 3")
         self.channels = channels
         self.maximumPixelCount = maximumPixelCount
+        self.maximumDecodedPixelCount = maximumDecodedPixelCount
         self.minimumSize = minimumSize
         self.appliesOrientation = appliesOrientation
     }
@@ -31,7 +39,7 @@ public struct DecodeOptions: Sendable, Equatable {
     public static func == (a: DecodeOptions, b: DecodeOptions) -> Bool {
         a.channels == b.channels && a.maximumPixelCount == b.maximumPixelCount
             && a.minimumSize?.width == b.minimumSize?.width && a.minimumSize?.height == b.minimumSize?.height
-            && a.appliesOrientation == b.appliesOrientation
+            && a.appliesOrientation == b.appliesOrientation && a.maximumDecodedPixelCount == b.maximumDecodedPixelCount
     }
 }
 
@@ -87,6 +95,23 @@ public enum ImageDecoder {
         }
     }
 
+    /// The bytes that decoding `data` with `options` will allocate (pixel buffers, conversions, the rotated
+    /// copy, a progressive JPEG's coefficients), worked out from the header alone, so that a caller can budget
+    /// the decodes it runs at once. Throws what `decode` would throw from the header (pixel cap, decode
+    /// budget, unreadable header); an upper bound, give or take libjpeg's and libpng's row buffers.
+    public static func decodedByteCount(
+        _ data: Data, fileName: String? = nil, options: DecodeOptions = DecodeOptions()
+    ) throws -> Int {
+        try data.withUnsafeBytes { bytes in
+            if bytes.isEmpty { throw ImageDataError.emptyFile(file: fileName) }
+            switch ImageFormat.sniff(bytes) {
+            case .jpeg: return try JPEGDecoder.decodedByteCount(bytes, fileName: fileName, options: options)
+            case .png: return try PNGDecoder.decodedByteCount(bytes, fileName: fileName, options: options)
+            case nil: throw ImageDataError.unsupportedFormat(file: fileName, reason: describeUnknown(bytes))
+            }
+        }
+    }
+
     /// Reads only the header: format, upright size and channels. Applies the pixel cap.
     public static func header(
         _ data: Data, fileName: String? = nil, maximumPixelCount: Int = DecodeOptions.defaultMaximumPixelCount
@@ -113,6 +138,15 @@ public enum ImageDecoder {
         let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
         if overflow || pixels > limit {
             throw ImageDataError.tooManyPixels(file: fileName, width: width, height: height, limit: limit)
+        }
+    }
+
+    /// Refuses a decode of `width`×`height` (the size it will really produce) over the caller's budget.
+    static func checkBudget(width: Int, height: Int, options: DecodeOptions, fileName: String?) throws {
+        guard let budget = options.maximumDecodedPixelCount else { return }
+        let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
+        if overflow || pixels > budget {
+            throw ImageDataError.decodeBudgetExceeded(file: fileName, width: width, height: height, limit: budget)
         }
     }
 

@@ -15,11 +15,30 @@ extension InputSpec {
     /// (on scikit-learn's china.jpg, decoding at 5/8 for a 224 crop left a mean error of 2.7 levels against a full
     /// decode, 0.13 at full size); the antialiased resize after it does the fine part. 2 is what Pillow's
     /// `thumbnail` uses.
+    ///
+    /// Prediction paths pass `maximumDecodedPixelCount: decodedPixelBudget()`, so that an image far larger than
+    /// the model can use, and which cannot be scaled down while decoding (PNG, progressive JPEG), is refused
+    /// from its header instead of costing hundreds of megabytes. Training leaves it `nil`: its images were
+    /// validated against the pixel cap when the dataset was registered, and refusing them mid-run would fail
+    /// the job.
     public func decodeOptions(maximumPixelCount: Int = DecodeOptions.defaultMaximumPixelCount,
-                              reducingGap: Double = 2) -> DecodeOptions {
-        // a centre crop keeps only cropFraction of each side: the kept part must still cover the input size
+                              reducingGap: Double = 2, maximumDecodedPixelCount: Int? = nil) -> DecodeOptions {
         DecodeOptions(channels: channels, maximumPixelCount: maximumPixelCount,
-                      minimumSize: (Int((Double(width) * reducingGap / cropFraction).rounded(.up)),
-                                    Int((Double(height) * reducingGap / cropFraction).rounded(.up))))
+                      minimumSize: minimumDecodeSize(reducingGap: reducingGap),
+                      maximumDecodedPixelCount: maximumDecodedPixelCount.map { min($0, maximumPixelCount) })
+    }
+
+    /// A prediction's decode budget: 16 times the pixels the input needs (after the reducing gap), and at least
+    /// 16 megapixels, so that phone photos, 5K screenshots and anything DCT scaling brings within reach pass
+    /// while a 10 950 × 10 950 PNG (120 MP, 360 MB of RGB) does not.
+    public func decodedPixelBudget(reducingGap: Double = 2) -> Int {
+        let minimum = minimumDecodeSize(reducingGap: reducingGap)
+        return max(16_000_000, 16 * minimum.width * minimum.height)
+    }
+
+    /// A centre crop keeps only cropFraction of each side: the kept part must still cover the input size.
+    private func minimumDecodeSize(reducingGap: Double) -> (width: Int, height: Int) {
+        (Int((Double(width) * reducingGap / cropFraction).rounded(.up)),
+         Int((Double(height) * reducingGap / cropFraction).rounded(.up)))
     }
 }

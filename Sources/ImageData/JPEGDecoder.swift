@@ -41,11 +41,22 @@ enum JPEGDecoder {
             channels: info.colorspace == Int32(TJCS_GRAY.rawValue) ? 1 : 3)
     }
 
-    static func decode(_ bytes: UnsafeRawBufferPointer, fileName: String?, options: DecodeOptions) throws -> ByteImage {
-        guard let handle = tjInitDecompress() else {
-            throw ImageDataError.corrupt(file: fileName, reason: "cannot create a JPEG decompressor")
-        }
-        defer { tjDestroy(handle) }
+    /// How a decode will run, from the header alone: the scale, output size and format, and what it allocates.
+    private struct Plan {
+        var factor: tjscalingfactor
+        var width: Int
+        var height: Int
+        var channels: Int
+        var isCMYK: Bool
+        var orientation: Orientation
+        var allocatedBytes: Int
+        var pixelFormat: TJPF { isCMYK ? TJPF_CMYK : (channels == 1 ? TJPF_GRAY : TJPF_RGB) }
+        var bytesPerPixel: Int { isCMYK ? 4 : channels }
+    }
+
+    private static func plan(
+        _ handle: tjhandle, _ bytes: UnsafeRawBufferPointer, fileName: String?, options: DecodeOptions
+    ) throws -> Plan {
         let info = try readHeader(handle, bytes, fileName: fileName)
         try ImageDecoder.checkPixelCount(
             width: info.width, height: info.height, limit: options.maximumPixelCount, fileName: fileName)
@@ -55,13 +66,43 @@ enum JPEGDecoder {
         if orientation.swapsAxes, let size = minimum { minimum = (size.height, size.width) }
         let factor = scalingFactor(width: info.width, height: info.height, minimum: minimum)
         let width = scaled(info.width, factor), height = scaled(info.height, factor)
+        // A progressive or multi-scan file is held at full size as coefficients: scaling saves nothing there.
+        let layout = JPEGLayout(bytes)
+        if layout.buffersWholeImage {
+            try ImageDecoder.checkBudget(width: info.width, height: info.height, options: options, fileName: fileName)
+        } else {
+            try ImageDecoder.checkBudget(width: width, height: height, options: options, fileName: fileName)
+        }
 
         let isGrey = info.colorspace == Int32(TJCS_GRAY.rawValue)
         let isCMYK = info.colorspace == Int32(TJCS_CMYK.rawValue) || info.colorspace == Int32(TJCS_YCCK.rawValue)
         let channels = options.channels ?? (isGrey ? 1 : 3)
-        // CMYK cannot be converted by the decompressor: take CMYK and convert below.
-        let pixelFormat = isCMYK ? TJPF_CMYK : (channels == 1 ? TJPF_GRAY : TJPF_RGB)
-        let bytesPerPixel = isCMYK ? 4 : channels
+        let pixels = width * height
+        var allocated = pixels * (isCMYK ? 4 : channels)
+        if isCMYK { allocated += pixels * 3 + (channels == 3 ? 0 : pixels) }  // RGB, then grey if asked
+        if orientation != .topLeft { allocated += pixels * channels }
+        if layout.buffersWholeImage { allocated += layout.coefficientBytes(width: info.width, height: info.height) }
+        return Plan(factor: factor, width: width, height: height, channels: channels, isCMYK: isCMYK,
+                    orientation: orientation, allocatedBytes: allocated)
+    }
+
+    static func decodedByteCount(_ bytes: UnsafeRawBufferPointer, fileName: String?, options: DecodeOptions) throws -> Int {
+        guard let handle = tjInitDecompress() else {
+            throw ImageDataError.corrupt(file: fileName, reason: "cannot create a JPEG decompressor")
+        }
+        defer { tjDestroy(handle) }
+        return try plan(handle, bytes, fileName: fileName, options: options).allocatedBytes
+    }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer, fileName: String?, options: DecodeOptions) throws -> ByteImage {
+        guard let handle = tjInitDecompress() else {
+            throw ImageDataError.corrupt(file: fileName, reason: "cannot create a JPEG decompressor")
+        }
+        defer { tjDestroy(handle) }
+        let plan = try plan(handle, bytes, fileName: fileName, options: options)
+        let factor = plan.factor, width = plan.width, height = plan.height, channels = plan.channels
+        let isCMYK = plan.isCMYK, orientation = plan.orientation
+        let pixelFormat = plan.pixelFormat, bytesPerPixel = plan.bytesPerPixel
         // Pillow's draft mode also trades exactness for speed once it scales in the DCT domain.
         let flags = factor.num == factor.denom ? 0 : (TJFLAG_FASTDCT | TJFLAG_FASTUPSAMPLE)
 

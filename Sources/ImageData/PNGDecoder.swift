@@ -18,13 +18,30 @@ enum PNGDecoder {
             format: .png, width: swaps ? height : width, height: swaps ? width : height, channels: isColor ? 3 : 1)
     }
 
+    /// Output buffer, the rotated copy and libpng's row buffer (at most 8 bytes a pixel: 16-bit RGBA).
+    static func decodedByteCount(_ bytes: UnsafeRawBufferPointer, fileName: String?, options: DecodeOptions) throws -> Int {
+        let image = try begin(bytes, fileName: fileName)
+        defer { release(image) }
+        let (width, height, channels) = try plan(image, fileName: fileName, options: options)
+        let rotates = options.appliesOrientation && Orientation.fromPNG(bytes) != .topLeft
+        return width * height * channels * (rotates ? 2 : 1) + width * 8
+    }
+
+    /// Size and output channels, once the pixel cap and the decode budget (PNG cannot scale) allow them.
+    private static func plan(
+        _ image: UnsafeMutablePointer<png_image>, fileName: String?, options: DecodeOptions
+    ) throws -> (width: Int, height: Int, channels: Int) {
+        let width = Int(image.pointee.width), height = Int(image.pointee.height)
+        try ImageDecoder.checkPixelCount(width: width, height: height, limit: options.maximumPixelCount, fileName: fileName)
+        try ImageDecoder.checkBudget(width: width, height: height, options: options, fileName: fileName)
+        let isColor = image.pointee.format & UInt32(PNG_FORMAT_FLAG_COLOR) != 0
+        return (width, height, options.channels ?? (isColor ? 3 : 1))
+    }
+
     static func decode(_ bytes: UnsafeRawBufferPointer, fileName: String?, options: DecodeOptions) throws -> ByteImage {
         let image = try begin(bytes, fileName: fileName)
         defer { release(image) }
-        let width = Int(image.pointee.width), height = Int(image.pointee.height)
-        try ImageDecoder.checkPixelCount(width: width, height: height, limit: options.maximumPixelCount, fileName: fileName)
-        let isColor = image.pointee.format & UInt32(PNG_FORMAT_FLAG_COLOR) != 0
-        let channels = options.channels ?? (isColor ? 3 : 1)
+        let (width, height, channels) = try plan(image, fileName: fileName, options: options)
         image.pointee.format = channels == 3 ? UInt32(PNG_FORMAT_RGB) : UInt32(PNG_FORMAT_GRAY)
         // With a NULL background libpng composites alpha onto the buffer's contents: start from white.
         var pixels = [UInt8](repeating: 255, count: width * height * channels)

@@ -12,6 +12,7 @@ enum TestArchives {
         case symlink(String)
         case hardlink(String)
         case characterDevice
+        case fifo
     }
 
     struct Entry {
@@ -55,6 +56,8 @@ enum TestArchives {
             case .characterDevice:
                 archive_entry_set_filetype(entry, 0o020000)
                 archive_entry_set_rdev(entry, 0x0103)
+            case .fifo:
+                archive_entry_set_filetype(entry, 0o010000)
             }
             archive_entry_set_size(entry, Int64(data.count))
             let status = archive_write_header(writer, entry)
@@ -83,5 +86,97 @@ enum TestArchives {
             archive_write_close(writer)
         }
         return Data(buffer.prefix(used))
+    }
+
+    // MARK: - Zip files assembled byte by byte
+
+    /// One member of a hand-made zip: any Unix mode, stored or deflated, and a declared size that may lie.
+    struct ZipMember {
+        var path: String
+        var data: [UInt8] = []
+        /// Unix mode, written to the high half of the external attributes as Info-ZIP does.
+        var mode: UInt32 = 0o100644
+        var deflated = false
+        /// The uncompressed size the local header and central directory declare; `nil` for the true one.
+        var declaredSize: UInt32?
+    }
+
+    /// A zip with a central directory, written without any zip library so that headers can say anything.
+    static func zip(_ members: [ZipMember]) -> Data {
+        func le16(_ v: Int) -> [UInt8] { [UInt8(v & 0xFF), UInt8((v >> 8) & 0xFF)] }
+        func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8((v >> (8 * UInt32($0))) & 0xFF) } }
+        var body: [UInt8] = [], directory: [UInt8] = []
+        for member in members {
+            let name = Array(member.path.utf8)
+            let payload = member.deflated ? rawDeflate(member.data) : member.data
+            let crc = TestImages.crc32(member.data)
+            let size = member.declaredSize ?? UInt32(member.data.count)
+            let method = member.deflated ? 8 : 0
+            // version, flags, method, time, date, crc, compressed size, uncompressed size, name length, extra
+            let common = le16(20) + le16(0) + le16(method) + le16(0) + le16(0x21) + le32(crc)
+                + le32(UInt32(payload.count)) + le32(size) + le16(name.count) + le16(0)
+            let offset = UInt32(body.count)
+            body += le32(0x0403_4B50) + common + name + payload
+            // made by Unix (3) version 3.0; comment length, disk, internal and external attributes, offset
+            directory += le32(0x0201_4B50) + le16(0x031E) + common + le16(0) + le16(0) + le16(0)
+                + le32(member.mode << 16) + le32(offset) + name
+        }
+        let end = le32(0x0605_4B50) + le16(0) + le16(0) + le16(members.count) + le16(members.count)
+            + le32(UInt32(directory.count)) + le32(UInt32(body.count)) + le16(0)
+        return Data(body + directory + end)
+    }
+
+    /// The deflate stream inside libarchive's gzip output (RFC 1952: a 10-byte header, optional fields, and
+    /// an 8-byte trailer around it).
+    static func rawDeflate(_ bytes: [UInt8]) -> [UInt8] {
+        let gz = [UInt8](gzip(bytes))
+        let flags = gz[3]
+        var start = 10
+        if flags & 0x04 != 0 { start += 2 + Int(gz[start]) | Int(gz[start + 1]) << 8 }
+        if flags & 0x08 != 0 { while gz[start] != 0 { start += 1 }; start += 1 }
+        if flags & 0x10 != 0 { while gz[start] != 0 { start += 1 }; start += 1 }
+        if flags & 0x02 != 0 { start += 2 }
+        return Array(gz[start..<(gz.count - 8)])
+    }
+}
+
+/// A tmpfs of a few hundred kilobytes mounted for one test: a real disk that fills up. Needs root and a
+/// kernel that lets this process mount (true in the development container, not in every CI sandbox).
+final class TinyDisk {
+    let mountPoint: URL
+
+    /// Whether this process may mount a tmpfs, tried once.
+    static let isAvailable: Bool = {
+        guard let probe = TinyDisk(bytes: 64 << 10) else { return false }
+        probe.unmount()
+        return true
+    }()
+
+    init?(bytes: Int, at mountPoint: URL = TestImages.temporaryFolder("tinydisk")) {
+        self.mountPoint = mountPoint
+        try? FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
+        guard Self.run("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=\(bytes)", "tmpfs", mountPoint.path]) else {
+            try? FileManager.default.removeItem(at: mountPoint)
+            return nil
+        }
+    }
+
+    /// Names inside the mount point, hidden ones included.
+    var contents: [String] { (try? FileManager.default.contentsOfDirectory(atPath: mountPoint.path)) ?? [] }
+
+    func unmount() {
+        _ = Self.run("/usr/bin/umount", [mountPoint.path])
+        try? FileManager.default.removeItem(at: mountPoint)
+    }
+
+    private static func run(_ tool: String, _ arguments: [String]) -> Bool {
+        guard FileManager.default.isExecutableFile(atPath: tool) else { return false }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
     }
 }

@@ -30,7 +30,9 @@ enum TestImages {
     }
 
     /// JPEG bytes via tjCompress2 (4:4:4 so colour blocks survive exactly enough for tests).
-    static func jpeg(_ image: ByteImage, quality: Int32 = 95, subsampling: TJSAMP = TJSAMP_444) -> Data {
+    static func jpeg(_ image: ByteImage, quality: Int32 = 95, subsampling: TJSAMP = TJSAMP_444, progressive: Bool = false)
+        -> Data
+    {
         let handle = tjInitCompress()!
         defer { tjDestroy(handle) }
         var buffer: UnsafeMutablePointer<UInt8>? = nil
@@ -39,7 +41,8 @@ enum TestImages {
         let status = image.pixels.withUnsafeBufferPointer { pixels in
             tjCompress2(
                 handle, pixels.baseAddress, Int32(image.width), 0, Int32(image.height), Int32(format.rawValue),
-                &buffer, &size, Int32((image.channels == 1 ? TJSAMP_GRAY : subsampling).rawValue), quality, 0)
+                &buffer, &size, Int32((image.channels == 1 ? TJSAMP_GRAY : subsampling).rawValue), quality,
+                progressive ? TJFLAG_PROGRESSIVE : 0)
         }
         precondition(status == 0, String(cString: tjGetErrorStr2(handle)))
         defer { tjFree(buffer) }

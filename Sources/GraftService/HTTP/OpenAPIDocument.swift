@@ -121,6 +121,8 @@ enum OpenAPIDocument {
                               ], responses: [
                 "201": json("Registered, with its validation report", reference("Dataset")),
                 "400": error, "401": error, "413": error, "415": error, "422": error,
+                // the expanded archive does not fit on the data disk (checked first), or the disk filled up
+                "507": error,
             ]),
             "get": operation("Datasets", responses: [
                 "200": json("Datasets", object(["datasets": array(reference("Dataset"))])),

@@ -7,6 +7,7 @@ extension ServiceError: HTTPResponseError {
         case 404: return .notFound
         case 409: return .conflict
         case 422: return .unprocessableContent
+        case 507: return HTTPStatus(code: 507, reason: "Insufficient Storage")
         default: return .internalServerError
         }
     }
