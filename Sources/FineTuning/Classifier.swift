@@ -61,15 +61,27 @@ public final class Classifier {
         ((try? model.graph.summaryRows(inputShape: model.manifest.inputShape(batch: 1))) ?? []).reduce(0) { $0 + $1.macs }
     }
 
+    /// How images to classify are decoded: no more pixels than the input needs where the format allows, and an
+    /// image that would still decode far larger than the model can use refused from its header, before anything
+    /// is allocated (`InputSpec.decodedPixelBudget`).
+    public static func decodeOptions(for spec: InputSpec) -> DecodeOptions {
+        spec.decodeOptions(maximumDecodedPixelCount: spec.decodedPixelBudget())
+    }
+
+    /// The bytes decoding `data` will allocate, read from its header (what a server budgets before decoding).
+    public static func decodedByteCount(_ data: Data, name: String, spec: InputSpec) throws -> Int {
+        try ImageDecoder.decodedByteCount(data, fileName: name, options: decodeOptions(for: spec))
+    }
+
     /// Decodes image bytes and brings them to the input size; needs no lane, so callers run it on their own
     /// thread. `name` is how errors refer to the image.
     public static func prepare(_ data: Data, name: String, spec: InputSpec) throws -> ByteImage {
-        spec.prepare(try ImageDecoder.decode(data, fileName: name, options: spec.decodeOptions()))
+        spec.prepare(try ImageDecoder.decode(data, fileName: name, options: decodeOptions(for: spec)))
     }
 
     /// Decodes an image file and brings it to the input size.
     public static func prepare(contentsOf url: URL, spec: InputSpec) throws -> ByteImage {
-        spec.prepare(try ImageDecoder.decode(contentsOf: url, options: spec.decodeOptions()))
+        spec.prepare(try ImageDecoder.decode(contentsOf: url, options: decodeOptions(for: spec)))
     }
 
     /// Logits N×K of images already prepared to the input size, in chunks of `batchSizes`.

@@ -20,6 +20,8 @@ public struct ServiceConfiguration: Sendable {
     public var maxUploadBytes: Int = 2 << 30
     /// The memory models loaded for predictions may hold, all their copies counted; least recently used first out.
     public var modelCacheBytes: Int = 1 << 30
+    /// The memory all predictions may spend decoding images at once; beyond it a request answers 503.
+    public var decodeBudgetBytes: Int = 1 << 30
 
     public init(dataDirectory: URL = URL(fileURLWithPath: "var", isDirectory: true), resourcesRoot: URL? = nil) {
         self.dataDirectory = dataDirectory
@@ -75,6 +77,7 @@ public final class Service: @unchecked Sendable {
                               context: ComputeContext(threads: 1),
                               idleLanes: (1..<max(1, cores)).map { _ in ComputeContext(threads: 1) },
                               wideContext: cores > 1 ? ComputeContext() : nil,
+                              decodeBudget: DecodeBudget(limitBytes: configuration.decodeBudgetBytes),
                               isTrainingActive: { workers.isBusy })
         let predictor = self.predictor
         workers.predictionsActive = { predictor.isActive }

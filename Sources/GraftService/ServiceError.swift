@@ -16,6 +16,8 @@ public enum ServiceError: Error, Equatable, CustomStringConvertible {
     case storage(message: String)
     /// The disk is too full for what the request would write (507); the message says to free space.
     case insufficientStorage(message: String)
+    /// The service is at a capacity limit for now (503); the client should retry after `retryAfterSeconds`.
+    case saturated(code: String, message: String, retryAfterSeconds: Int)
 
     /// The HTTP status this error maps to.
     public var httpStatusCode: Int {
@@ -25,6 +27,7 @@ public enum ServiceError: Error, Equatable, CustomStringConvertible {
         case .invalid: return 422
         case .storage: return 500
         case .insufficientStorage: return 507
+        case .saturated: return 503
         }
     }
 
@@ -36,6 +39,7 @@ public enum ServiceError: Error, Equatable, CustomStringConvertible {
         case .invalid: return "invalid_value"
         case .storage: return "storage_error"
         case .insufficientStorage: return "insufficient_storage"
+        case .saturated(let code, _, _): return code
         }
     }
 
@@ -51,7 +55,7 @@ public enum ServiceError: Error, Equatable, CustomStringConvertible {
         case .notFound(let kind, let id):
             return "No \(kind.replacingOccurrences(of: "_", with: " ")) has the id '\(id)'; list them to find a valid id."
         case .conflict(_, let message), .invalid(_, let message), .storage(let message),
-             .insufficientStorage(let message):
+             .insufficientStorage(let message), .saturated(_, let message, _):
             return message
         }
     }

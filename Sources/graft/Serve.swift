@@ -30,6 +30,9 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("model-cache-mib"),
             help: "Memory the models loaded for predictions may hold, in MiB (least recently used ones are unloaded).")
     var modelCacheMiB = 1024
+    @Option(name: .customLong("decode-budget-mib"),
+            help: "Memory all predictions may spend decoding images at once, in MiB (beyond it a request gets 503 with Retry-After).")
+    var decodeBudgetMiB = 1024
     @Flag(help: "Serve POST /predict without the GRAFT_API_TOKEN (every other guarded route still needs it).")
     var publicPredict = false
     @Option(help: "Connections served at once; beyond them (and a reserve of 8 for /health and /ready) a 503.")
@@ -45,6 +48,7 @@ struct Serve: ParsableCommand {
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1.") }
         guard maxUploadMiB >= 1 else { throw ValidationError("--max-upload-mib must be at least 1.") }
         guard modelCacheMiB >= 1 else { throw ValidationError("--model-cache-mib must be at least 1.") }
+        guard decodeBudgetMiB >= 1 else { throw ValidationError("--decode-budget-mib must be at least 1.") }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1.") }
         guard maxConnectionsPerClient >= 1 else {
             throw ValidationError("--max-connections-per-client must be at least 1.")
@@ -62,6 +66,7 @@ struct Serve: ParsableCommand {
         configuration.datasetRoot = datasetRoot.map { URL(fileURLWithPath: $0, isDirectory: true) }
         configuration.maxUploadBytes = maxUploadMiB << 20
         configuration.modelCacheBytes = modelCacheMiB << 20
+        configuration.decodeBudgetBytes = decodeBudgetMiB << 20
         let service = try Service(configuration: configuration, runner: FineTuningJobRunner())
         let environment = ProcessInfo.processInfo.environment
         let token = environment["GRAFT_API_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }

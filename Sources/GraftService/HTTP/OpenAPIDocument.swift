@@ -98,6 +98,7 @@ enum OpenAPIDocument {
                                                 ], responses: [
             "200": json("Predictions, in the order of the images", reference("PredictResponse")),
             "400": error, "413": error, "415": error, "422": error,
+            "503": json("The decode memory budget is full; retry after the Retry-After header's seconds", reference("Error")),
         ])]),
         "/models": .object(["get": operation("Base and fine-tuned models", responses: [
             "200": json("Models", object(["models": array(reference("Model"))])),

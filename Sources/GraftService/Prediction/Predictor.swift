@@ -40,6 +40,8 @@ public final class Predictor: @unchecked Sendable {
     public let maximumBatch: Int
     /// Models below this many multiply-accumulates per image never use the wide lane.
     public let wideLaneMinimumMACs: Int
+    /// The memory all requests may spend on decoding at once.
+    public let decodeBudget: DecodeBudget
     /// Lane 0, then the idle one-thread lanes, then the wide lane if any.
     private let lanes: [ComputeContext]
     private let narrowLaneCount: Int
@@ -73,11 +75,13 @@ public final class Predictor: @unchecked Sendable {
     public init(store: Store, maximumCachedBytes: Int = 1 << 30, maximumBatch: Int = 64,
                 context: ComputeContext = ComputeContext(threads: 1), idleLanes: [ComputeContext] = [],
                 wideContext: ComputeContext? = nil, wideLaneMinimumMACs: Int = 50_000_000,
+                decodeBudget: DecodeBudget = DecodeBudget(limitBytes: 1 << 30),
                 isTrainingActive: @escaping @Sendable () -> Bool = { true }) {
         self.store = store
         self.maximumCachedBytes = maximumCachedBytes
         self.maximumBatch = maximumBatch
         self.wideLaneMinimumMACs = wideLaneMinimumMACs
+        self.decodeBudget = decodeBudget
         lanes = [context] + idleLanes + (wideContext.map { [$0] } ?? [])
         narrowLaneCount = 1 + idleLanes.count
         hasWideLane = wideContext != nil
@@ -128,11 +132,22 @@ public final class Predictor: @unchecked Sendable {
         locked { inFlight += 1 }
         defer { locked { inFlight -= 1; lastFinished = Self.now() } }
         let entry = try loaded(record)
-        // Decoding and resizing run on the request's own thread before it takes a lane.
+        // Decoding and resizing run on the request's own thread before it takes a lane, one image at a time,
+        // each within the service-wide decode budget.
         var prepared: [ByteImage] = []
         for (index, data) in images.enumerated() {
             do {
-                prepared.append(try Classifier.prepare(data, name: "image \(index)", spec: entry.spec))
+                let name = "image \(index)"
+                let bytes = try Classifier.decodedByteCount(data, name: name, spec: entry.spec)
+                guard decodeBudget.reserve(bytes) else {
+                    throw ServiceError.saturated(code: "decode_budget_full", message:
+                        "Images being decoded for other requests hold the decode memory budget "
+                        + "(\(decodeBudget.limitBytes >> 20) MiB, graft serve --decode-budget-mib); this one needs "
+                        + "\((bytes + (1 << 20) - 1) >> 20) MiB. Retry in a moment, or send smaller images.",
+                        retryAfterSeconds: 1)
+                }
+                defer { decodeBudget.release(bytes) }
+                prepared.append(try Classifier.prepare(data, name: name, spec: entry.spec))
             } catch let error as ImageDataError {
                 throw ServiceError.invalid(field: "images[\(index)]", message: error.description)
             }
