@@ -20,6 +20,8 @@ public struct ServiceConfiguration: Sendable {
     public var maxUploadBytes: Int = 2 << 30
     /// The memory models loaded for predictions may hold, all their copies counted; least recently used first out.
     public var modelCacheBytes: Int = 1 << 30
+    /// What one job may need (memory, steps, metric rows), checked on submission and kept to while it runs.
+    public var jobLimits = JobLimits()
 
     public init(dataDirectory: URL = URL(fileURLWithPath: "var", isDirectory: true), resourcesRoot: URL? = nil) {
         self.dataDirectory = dataDirectory
@@ -67,6 +69,7 @@ public final class Service: @unchecked Sendable {
         poolConfiguration.heartbeatInterval = configuration.heartbeatInterval
         poolConfiguration.staleAfter = configuration.staleAfter
         poolConfiguration.maxAttempts = configuration.maxAttempts
+        poolConfiguration.jobLimits = configuration.jobLimits
         let workers = WorkerPool(store: store, runner: runner, configuration: poolConfiguration, logger: logger)
         self.workers = workers
         // Predictions keep to one thread while a job trains and use every core when none does.

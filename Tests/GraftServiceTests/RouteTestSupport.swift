@@ -28,11 +28,13 @@ final class RouteHarness {
     let router = Router()
     let runner: JobRunner
 
-    init(apiToken: String? = nil, runner: JobRunner = CountingRunner(), withDatasetRoot: Bool = false) throws {
+    init(apiToken: String? = nil, runner: JobRunner = CountingRunner(), withDatasetRoot: Bool = false,
+         jobLimits: JobLimits = JobLimits()) throws {
         directory = try TemporaryDirectory()
         var configuration = ServiceConfiguration(dataDirectory: directory.path("var"),
                                                  resourcesRoot: try ServiceTests.makeResources(in: directory))
         configuration.heartbeatInterval = 0.05
+        configuration.jobLimits = jobLimits
         if withDatasetRoot {
             configuration.datasetRoot = directory.path("data-root")
             try FileManager.default.createDirectory(at: directory.path("data-root"), withIntermediateDirectories: true)

@@ -29,6 +29,7 @@ extension WorkerPool {
                                    checkpointDirectory: checkpointDirectory, outputDirectory: outputDirectory,
                                    resultModelID: resultModelID)
             ticket.predictionsActive = predictionsActive
+            ticket.limits = configuration.jobLimits
             let result = try runner.run(ticket, reporter: reporter)
             let model = result.model.map { produced in
                 ModelRecord(id: resultModelID, name: produced.name, kind: .fineTuned, path: outputDirectory.path,

@@ -25,6 +25,8 @@ public final class WorkerPool: @unchecked Sendable {
         public var checkpointRoot: URL
         /// Fine-tuned models are written to `<modelOutputRoot>/<model id>/`.
         public var modelOutputRoot: URL
+        /// Handed to every job's runner (metric rows, memory).
+        public var jobLimits = JobLimits()
 
         public init(checkpointRoot: URL, modelOutputRoot: URL) {
             self.checkpointRoot = checkpointRoot
