@@ -150,6 +150,12 @@ public struct FineTuneRun {
                 }
                 let logits = try trainGraph.forward(inputs, mode: .training)
                 let (value, gradient) = loss(logits: logits, labels: labels)
+                // A NaN or infinite loss poisons every weight at the next update: stop at once, naming the step.
+                guard value.isFinite else {
+                    throw FineTuneError.diverged(epoch: epoch + 1, step: globalStep + 1, loss: Double(value),
+                        learningRate: Double(schedule.learningRate(atStep: globalStep, totalSteps: totalSteps)),
+                        afterUpdates: stepsThisRun > 0)
+                }
                 for (_, parameter) in parameters { parameter.zeroGradient() }
                 try trainGraph.backward(gradient)
                 let rate = schedule.learningRate(atStep: globalStep, totalSteps: totalSteps)

@@ -245,7 +245,7 @@ public enum FineTuneError: Error, Equatable, CustomStringConvertible {
         case let .diverged(epoch, step, loss, rate, afterUpdates):
             let cause = afterUpdates
                 ? "the learning rate \(rate) is most likely too high; submit again with a learning_rate 10× lower"
-                : "before any weight update, so the base model's weights or the images hold non-finite values; "
+                : "before any weight update, so the base model's weights or the images overflow Float32; "
                     + "check the base model (GET /models/:id) and the dataset"
             return "the training loss became \(loss) at step \(step) (epoch \(epoch)): \(cause). The run was stopped "
                 + "and will not be retried."
