@@ -63,6 +63,8 @@ public final class Service: @unchecked Sendable {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         }
         store = try Store(databaseURL: configuration.databaseURL, migrationsDirectory: migrations)
+        try DataFolderCheck(dataDirectory: configuration.dataDirectory, datasetsDirectory: configuration.datasetsDirectory,
+                            modelsDirectory: configuration.modelsDirectory).verify(store)
         var poolConfiguration = WorkerPool.Configuration(checkpointRoot: configuration.checkpointsDirectory,
                                                          modelOutputRoot: configuration.modelsDirectory)
         poolConfiguration.workerCount = configuration.workerCount
