@@ -29,12 +29,18 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("model-cache-mib"),
             help: "Memory the models loaded for predictions may hold, in MiB (least recently used ones are unloaded).")
     var modelCacheMiB = 1024
+    @Option(name: .customLong("job-memory-mib"),
+            help: "Memory one fine-tuning job may need, in MiB; larger jobs are refused (default: half the machine's).")
+    var jobMemoryMiB: Int?
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535.") }
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1.") }
         guard maxUploadMiB >= 1 else { throw ValidationError("--max-upload-mib must be at least 1.") }
         guard modelCacheMiB >= 1 else { throw ValidationError("--model-cache-mib must be at least 1.") }
+        if let jobMemoryMiB, jobMemoryMiB < 256 {
+            throw ValidationError("--job-memory-mib must be at least 256 (a job's process needs about 128 MiB alone).")
+        }
     }
 
     func run() throws {
@@ -45,6 +51,7 @@ struct Serve: ParsableCommand {
         configuration.datasetRoot = datasetRoot.map { URL(fileURLWithPath: $0, isDirectory: true) }
         configuration.maxUploadBytes = maxUploadMiB << 20
         configuration.modelCacheBytes = modelCacheMiB << 20
+        if let jobMemoryMiB { configuration.jobLimits.memoryBudgetBytes = jobMemoryMiB << 20 }
         let service = try Service(configuration: configuration, runner: FineTuningJobRunner())
         let environment = ProcessInfo.processInfo.environment
         let token = environment["GRAFT_API_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }

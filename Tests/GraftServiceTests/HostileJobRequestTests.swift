@@ -118,3 +118,18 @@ import Testing
         #expect(harness.call(.get, "/health").status == 200)
     }
 }
+
+extension HostileJobRequestTests {
+    /// The OpenAPI document states the same ranges the spec enforces.
+    @Test func openAPIStatesTheHyperparameterRanges() throws {
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.make().text.utf8))
+            as? [String: Any])
+        let schemas = (document["components"] as? [String: Any])?["schemas"] as? [String: Any]
+        let request = (schemas?["JobRequest"] as? [String: Any])?["properties"] as? [String: Any]
+        let hyper = (request?["hyperparameters"] as? [String: Any])?["properties"] as? [String: Any]
+        let epochs = try #require(hyper?["epochs"] as? [String: Any])
+        #expect(epochs["maximum"] as? Int == 10_000 && epochs["type"] as? String == "integer", "\(epochs)")
+        let rate = try #require(hyper?["learning_rate"] as? [String: Any])
+        #expect(rate["maximum"] as? Int == 10 && (rate["minimum"] as? Double).map { $0 > 0 } == true, "\(rate)")
+    }
+}
