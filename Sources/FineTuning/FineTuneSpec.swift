@@ -28,12 +28,27 @@ public enum FreezePolicy: Codable, Sendable, Equatable {
             }
             return
         }
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        if let node = try container.decodeIfPresent(String.self, forKey: .until) {
-            self = .until(node)
-        } else {
-            self = .trainableLayers(try container.decode(Int.self, forKey: .trainableLayers))
+        // Exactly one policy: `{"until": ..., "trainable_layers": ...}` contradicts itself, and an unknown key is a
+        // typo that must not fall back to some other policy.
+        let keys = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue).sorted()
+        guard keys.count == 1, let key = CodingKeys(rawValue: keys[0]) else {
+            let what = keys.isEmpty ? "an empty object" : "the keys " + keys.map { "'\($0)'" }.joined(separator: ", ")
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription:
+                "freeze takes exactly one policy, {\"until\": node} or {\"trainable_layers\": n}; got \(what)"))
         }
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        switch key {
+        case .until: self = .until(try container.decode(String.self, forKey: .until))
+        case .trainableLayers: self = .trainableLayers(try container.decode(Int.self, forKey: .trainableLayers))
+        }
+    }
+
+    /// Any key of an object, to see every key the JSON holds (not only the known ones).
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -126,32 +141,59 @@ public struct FineTuneSpec: Codable, Sendable, Equatable {
         augmentedViews = try c.decodeIfPresent(Int.self, forKey: .augmentedViews) ?? d.augmentedViews
     }
 
+    /// The largest values a spec may hold, whatever the machine: beyond them a run cannot be useful, and some
+    /// (a hidden layer of a billion units) would only exhaust memory. What fits the machine is
+    /// ``MemoryEstimate``'s business.
+    public enum Limits {
+        public static let epochs = 10_000
+        public static let batchSize = 4_096
+        public static let headHidden = 65_536
+        public static let learningRate: ClosedRange<Double> = 1e-10...10
+        public static let weightDecay: ClosedRange<Double> = 0...1
+        public static let topK = 1_000
+        public static let timeLimitSeconds = 30.0 * 24 * 3600
+    }
+
     /// Checks the values that need no model or dataset; ``FineTuneRun`` checks the rest (node names, classes).
     public func validate() throws {
         func fail(_ field: String, _ message: String) -> FineTuneError { .invalidSpec(field: field, message: message) }
-        guard epochs >= 1 else { throw fail("epochs", "must be at least 1, got \(epochs)") }
-        guard batchSize >= 1 else { throw fail("batch_size", "must be at least 1, got \(batchSize)") }
-        guard learningRate > 0, learningRate.isFinite else {
-            throw fail("learning_rate", "must be a positive number, got \(learningRate)")
+        guard (1...Limits.epochs).contains(epochs) else {
+            throw fail("epochs", "must be from 1 to \(Limits.epochs), got \(epochs)")
         }
-        guard weightDecay >= 0, weightDecay.isFinite else { throw fail("weight_decay", "must be ≥ 0, got \(weightDecay)") }
+        guard (1...Limits.batchSize).contains(batchSize) else {
+            throw fail("batch_size", "must be from 1 to \(Limits.batchSize), got \(batchSize)")
+        }
+        // Float32 training: a rate beyond 10 overflows the weights within a few steps; below 1e-10 nothing moves.
+        guard Limits.learningRate.contains(learningRate) else {
+            throw fail("learning_rate", "must be a number from 1e-10 to 10 (typical: 1e-4 to 1e-1), got \(learningRate)")
+        }
+        guard Limits.weightDecay.contains(weightDecay) else {
+            throw fail("weight_decay", "must be from 0 to 1 (typical: 1e-4), got \(weightDecay)")
+        }
         guard (0..<1).contains(labelSmoothing) else { throw fail("label_smoothing", "must be in [0, 1), got \(labelSmoothing)") }
         guard (0..<1).contains(momentum) else { throw fail("momentum", "must be in [0, 1), got \(momentum)") }
         guard (0..<1).contains(validationFraction) else {
             throw fail("validation_fraction", "must be in [0, 1), got \(validationFraction)")
         }
-        guard earlyStoppingPatience >= 0 else { throw fail("early_stopping_patience", "must be ≥ 0") }
-        guard timeLimitSeconds >= 0, timeLimitSeconds.isFinite else { throw fail("time_limit_seconds", "must be ≥ 0") }
+        guard (0...Limits.epochs).contains(earlyStoppingPatience) else {
+            throw fail("early_stopping_patience", "must be from 0 to \(Limits.epochs), got \(earlyStoppingPatience)")
+        }
+        guard (0...Limits.timeLimitSeconds).contains(timeLimitSeconds) else {
+            throw fail("time_limit_seconds", "must be from 0 (no limit) to \(Int(Limits.timeLimitSeconds)) (30 days), "
+                + "got \(timeLimitSeconds)")
+        }
         guard (0...64).contains(augmentedViews) else {
             throw fail("augmented_views", "must be between 0 and 64, got \(augmentedViews)")
         }
-        guard topK >= 1 else { throw fail("top_k", "must be at least 1, got \(topK)") }
+        guard (1...Limits.topK).contains(topK) else { throw fail("top_k", "must be from 1 to \(Limits.topK), got \(topK)") }
         if head == .mlp {
-            guard headHidden >= 1 else { throw fail("head_hidden", "must be at least 1, got \(headHidden)") }
+            guard (1...Limits.headHidden).contains(headHidden) else {
+                throw fail("head_hidden", "must be from 1 to \(Limits.headHidden), got \(headHidden)")
+            }
             guard (0..<1).contains(headDropout) else { throw fail("head_dropout", "must be in [0, 1), got \(headDropout)") }
         }
-        if case .trainableLayers(let n) = freeze, n < 1 {
-            throw fail("freeze.trainable_layers", "must be at least 1 (the head), got \(n)")
+        if case .trainableLayers(let n) = freeze, !(1...Limits.epochs).contains(n) {
+            throw fail("freeze.trainable_layers", "must be from 1 (the head) to \(Limits.epochs), got \(n)")
         }
         if case .until(let node) = freeze, node.isEmpty { throw fail("freeze.until", "names no node") }
         let problems = augmentation.problems
@@ -180,12 +222,16 @@ public enum FineTuneError: Error, Equatable, CustomStringConvertible {
     case invalidDataset(message: String)
     case incompatibleModel(message: String)
     case checkpoint(message: String)
+    /// The training loss became NaN or infinite at `step` (counted over the whole run, from 1). `afterUpdates`
+    /// is false when no weight update had happened in this run yet (then the rate cannot be the cause).
+    case diverged(epoch: Int, step: Int, loss: Double, learningRate: Double, afterUpdates: Bool)
 
     /// The spec field at fault (`dataset` for problems of the data), if any.
     public var field: String? {
         switch self {
         case .invalidSpec(let field, _): return field
         case .invalidDataset: return "dataset"
+        case .diverged(_, _, _, _, let afterUpdates): return afterUpdates ? "learning_rate" : nil
         case .incompatibleModel, .checkpoint: return nil
         }
     }
@@ -196,6 +242,13 @@ public enum FineTuneError: Error, Equatable, CustomStringConvertible {
         case let .invalidDataset(message): return "dataset: \(message)"
         case let .incompatibleModel(message): return "base model: \(message)"
         case let .checkpoint(message): return "checkpoint: \(message)"
+        case let .diverged(epoch, step, loss, rate, afterUpdates):
+            let cause = afterUpdates
+                ? "the learning rate \(rate) is most likely too high; submit again with a learning_rate 10× lower"
+                : "before any weight update, so the base model's weights or the images overflow Float32; "
+                    + "check the base model (GET /models/:id) and the dataset"
+            return "the training loss became \(loss) at step \(step) (epoch \(epoch)): \(cause). The run was stopped "
+                + "and will not be retried."
         }
     }
 }

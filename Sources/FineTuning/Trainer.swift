@@ -139,7 +139,13 @@ final class Trainer {
                 (inputs, labels) = try trainInputs.batch(indices)
             }
             let rate = schedule.learningRate(atStep: globalStep, totalSteps: totalSteps)
-            let (value, logits) = try step(inputs, labels: labels, learningRate: rate)
+            let value: Float, logits: Tensor
+            do {
+                (value, logits) = try step(inputs, labels: labels, learningRate: rate)
+            } catch let error as TrainingStep.NonFiniteLoss {
+                throw FineTuneError.diverged(epoch: epoch + 1, step: globalStep + 1, loss: Double(error.loss),
+                                             learningRate: Double(rate), afterUpdates: stepsThisRun > 0)
+            }
             globalStep += 1
             stepsThisRun += 1
             lossSum += Double(value) * Double(labels.count)

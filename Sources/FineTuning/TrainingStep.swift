@@ -20,6 +20,11 @@ public struct TrainingStep {
         self.optimizer = optimizer
     }
 
+    /// Thrown before the backward pass when the batch's loss is NaN or infinite; nothing was updated.
+    public struct NonFiniteLoss: Error {
+        public var loss: Float
+    }
+
     /// inputs: N×… as the graph takes them; labels: N class indices. Returns the batch's mean loss and its
     /// logits N×K (for accuracy counts). `learningRate`, when given, is set on the optimizer before its update.
     @discardableResult
@@ -29,6 +34,8 @@ public struct TrainingStep {
         for (_, parameter) in parameters { parameter.zeroGradient() }
         let logits = try graph.forward(inputs, mode: .training)
         let (value, gradient) = loss(logits: logits, labels: labels)
+        // A NaN or infinite loss would poison every weight at the update: stop before it.
+        guard value.isFinite else { throw NonFiniteLoss(loss: value) }
         try graph.backward(gradient)
         if let learningRate { optimizer.learningRate = learningRate }
         optimizer.step(parameters)

@@ -22,6 +22,8 @@ public struct ServiceConfiguration: Sendable {
     public var modelCacheBytes: Int = 1 << 30
     /// The memory all predictions may spend decoding images at once; beyond it a request answers 503.
     public var decodeBudgetBytes: Int = 1 << 30
+    /// What one job may need (memory, steps, metric rows), checked on submission and kept to while it runs.
+    public var jobLimits = JobLimits()
 
     public init(dataDirectory: URL = URL(fileURLWithPath: "var", isDirectory: true), resourcesRoot: URL? = nil) {
         self.dataDirectory = dataDirectory
@@ -63,12 +65,15 @@ public final class Service: @unchecked Sendable {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         }
         store = try Store(databaseURL: configuration.databaseURL, migrationsDirectory: migrations)
+        try DataFolderCheck(dataDirectory: configuration.dataDirectory, datasetsDirectory: configuration.datasetsDirectory,
+                            modelsDirectory: configuration.modelsDirectory).verify(store)
         var poolConfiguration = WorkerPool.Configuration(checkpointRoot: configuration.checkpointsDirectory,
                                                          modelOutputRoot: configuration.modelsDirectory)
         poolConfiguration.workerCount = configuration.workerCount
         poolConfiguration.heartbeatInterval = configuration.heartbeatInterval
         poolConfiguration.staleAfter = configuration.staleAfter
         poolConfiguration.maxAttempts = configuration.maxAttempts
+        poolConfiguration.jobLimits = configuration.jobLimits
         let workers = WorkerPool(store: store, runner: runner, configuration: poolConfiguration, logger: logger)
         self.workers = workers
         // Predictions keep to one thread while a job trains and use every core when none does.

@@ -42,6 +42,9 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("min-body-kib-per-second"),
             help: "Average rate a request body must keep after its first 10 s, in KiB/s (408 below it; 0: no floor).")
     var minBodyKiBPerSecond = 16
+    @Option(name: .customLong("job-memory-mib"),
+            help: "Memory one fine-tuning job may need, in MiB; larger jobs are refused (default: half the machine's).")
+    var jobMemoryMiB: Int?
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535.") }
@@ -56,6 +59,9 @@ struct Serve: ParsableCommand {
         guard minBodyKiBPerSecond >= 0 else {
             throw ValidationError("--min-body-kib-per-second must be 0 (no floor) or more.")
         }
+        if let jobMemoryMiB, jobMemoryMiB < 256 {
+            throw ValidationError("--job-memory-mib must be at least 256 (a job's process needs about 128 MiB alone).")
+        }
     }
 
     func run() throws {
@@ -67,6 +73,7 @@ struct Serve: ParsableCommand {
         configuration.maxUploadBytes = maxUploadMiB << 20
         configuration.modelCacheBytes = modelCacheMiB << 20
         configuration.decodeBudgetBytes = decodeBudgetMiB << 20
+        if let jobMemoryMiB { configuration.jobLimits.memoryBudgetBytes = jobMemoryMiB << 20 }
         let service = try Service(configuration: configuration, runner: FineTuningJobRunner())
         let environment = ProcessInfo.processInfo.environment
         let token = environment["GRAFT_API_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }

@@ -57,6 +57,9 @@ import Testing
         // the options the README names are the ones the binary takes
         let help = try Self.graft(["serve", "--help"], in: directory.url)
         #expect(help.output.contains("--max-upload-mib") && help.output.contains("--model-cache-mib"), "\(help.output)")
+        #expect(help.output.contains("--job-memory-mib"), "\(help.output)")
+        let badBudget = try Self.graft(["serve", "--job-memory-mib", "10"], in: directory.url)
+        #expect(badBudget.status != 0 && badBudget.output.contains("--job-memory-mib must be at least 256"))
         let badCache = try Self.graft(["serve", "--model-cache-mib", "0"], in: directory.url)
         #expect(badCache.status != 0 && badCache.output.contains("--model-cache-mib must be at least 1"), "\(badCache.output)")
 

@@ -115,6 +115,9 @@ import Testing
         let start = Date(timeIntervalSince1970: 1_800_000_000)
         let id = try store.submitJob(JobSubmission(specJSON: "{}"), now: start).job.id
         _ = try store.claimNextQueuedJob(workerID: "elsewhere:42:abc/0", now: start)
+        // It trained a step before going silent (a silent attempt that never trained is quarantined, below).
+        try store.recordProgress(jobID: id, workerID: "elsewhere:42:abc/0",
+                                 progress: JobProgress(epoch: 1, totalEpochs: 2, step: 1, totalSteps: 4), now: start)
         try store.heartbeat(jobID: id, workerID: "elsewhere:42:abc/0", now: start.addingTimeInterval(30))
         let alive = { (worker: String) in WorkerIdentity.isProcessAlive(workerID: worker) }
         #expect(try store.recoverAbandonedJobs(staleBefore: start.addingTimeInterval(29), maxAttempts: 3,
@@ -125,8 +128,8 @@ import Testing
         #expect(recovered.first?.reason.contains("stopped sending heartbeats") == true)
     }
 
-    /// A job whose worker keeps dying is failed, with a reason, after `maxAttempts` claims; an abandoned job that
-    /// was being cancelled is cancelled.
+    /// A job whose worker keeps dying (each time after finishing a new epoch) is failed, with a reason, after
+    /// `maxAttempts` claims; an abandoned job that was being cancelled is cancelled.
     @Test func repeatedCrashesFailTheJobAndAbandonedCancellationsComplete() throws {
         let directory = try TemporaryDirectory()
         let store = try TestSupport.makeStore(in: directory)
@@ -135,6 +138,8 @@ import Testing
         for attempt in 1...3 {
             let claimed = try #require(try store.claimNextQueuedJob(workerID: "w\(attempt)"))
             #expect(claimed.attempt == attempt)
+            try store.recordProgress(jobID: id, workerID: "w\(attempt)", progress: JobProgress(
+                epoch: attempt, totalEpochs: 9, step: attempt * 10, totalSteps: 90))
             let outcome = try store.recoverAbandonedJobs(staleBefore: later, maxAttempts: 3)
             #expect(outcome.map(\.newStatus) == [attempt < 3 ? .queued : .failed])
         }

@@ -59,8 +59,10 @@ import Testing
 
     @Test func unreadableFolderStillShowsTheRowAndSaysWhy() throws {
         let harness = try RouteHarness()
-        let response = harness.call(.get, "/models/base-tiny")   // seeded with a path that does not exist
-        #expect(response.status == 200 && response.json["id"] as? String == "base-tiny")
+        try harness.service.store.upsertBaseModel(ModelRecord(id: "base-gone", name: "gone", kind: .base,
+                                                              path: "/models/tiny", weightsHash: "h"))
+        let response = harness.call(.get, "/models/base-gone")   // a path that does not exist
+        #expect(response.status == 200 && response.json["id"] as? String == "base-gone")
         #expect((response.json["architecture_error"] as? String)?.contains("/models/tiny") == true)
         #expect(response.json["layers"] == nil)
         #expect(harness.call(.get, "/models/missing").status == 404)

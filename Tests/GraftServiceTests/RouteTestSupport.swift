@@ -29,11 +29,12 @@ final class RouteHarness {
     let runner: JobRunner
 
     init(apiToken: String? = nil, publicPredict: Bool = false, runner: JobRunner = CountingRunner(),
-         withDatasetRoot: Bool = false) throws {
+         withDatasetRoot: Bool = false, jobLimits: JobLimits = JobLimits()) throws {
         directory = try TemporaryDirectory()
         var configuration = ServiceConfiguration(dataDirectory: directory.path("var"),
                                                  resourcesRoot: try ServiceTests.makeResources(in: directory))
         configuration.heartbeatInterval = 0.05
+        configuration.jobLimits = jobLimits
         if withDatasetRoot {
             configuration.datasetRoot = directory.path("data-root")
             try FileManager.default.createDirectory(at: directory.path("data-root"), withIntermediateDirectories: true)

@@ -39,9 +39,14 @@ enum TestSupport {
         return copy
     }
 
-    /// Registers a base model and a dataset so jobs can name them.
+    /// The repository's embedded base model folder (ResNet-8 for 28×28 grey images).
+    static let repositoryBaseModel: URL = repositoryMigrations.deletingLastPathComponent()
+        .appendingPathComponent("Models/fmnist-resnet8", isDirectory: true)
+
+    /// Registers a base model (the repository's ResNet-8, so that submissions can size jobs from its manifest) and
+    /// a dataset so jobs can name them.
     static func seedCatalog(_ store: Store) throws {
-        try store.upsertBaseModel(ModelRecord(id: "base-tiny", name: "tiny", kind: .base, path: "/models/tiny",
+        try store.upsertBaseModel(ModelRecord(id: "base-tiny", name: "tiny", kind: .base, path: repositoryBaseModel.path,
                                               weightsHash: String(repeating: "0", count: 64)))
         try store.insertDataset(DatasetRecord(id: "ds-1", name: "shapes", source: .folder, path: "/data/shapes",
                                               classCount: 2, imageCount: 20, labelsJSON: #"["a","b"]"#))

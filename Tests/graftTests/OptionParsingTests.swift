@@ -35,8 +35,8 @@ import Testing
         (["--data", "x", "--freeze", "top"], "--freeze must be backbone, none, until:<node> or layers:<N>"),
         (["--data", "x", "--freeze", "until:"], "--freeze must be"),
         (["--data", "x", "--optimizer", "rmsprop"], "--optimizer must be sgd, adam or adamw"),
-        (["--data", "x", "--epochs", "0"], "epochs: must be at least 1"),
-        (["--data", "x", "--learning-rate=-1"], "learning_rate: must be a positive number"),
+        (["--data", "x", "--epochs", "0"], "epochs: must be from 1 to 10000"),
+        (["--data", "x", "--learning-rate=-1"], "learning_rate: must be a number from 1e-10 to 10"),
     ])
     func finetuneRefusesImpossibleOptions(arguments: [String], message: String) {
         #expect {

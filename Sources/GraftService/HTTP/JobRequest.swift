@@ -30,10 +30,11 @@ struct JobRequest {
         ]).text
     }
 
-    /// Validates `body` (already parsed) against the store's models and datasets.
+    /// Validates `body` (already parsed) against the store's models and datasets, and the job's size against
+    /// `limits` (steps, metric rows, memory).
     ///
     /// Defaults: the configured base model (else the first base model), the newest dataset.
-    init(body: JSONValue, store: Store, defaultBaseModelID: String?) throws {
+    init(body: JSONValue, store: Store, defaultBaseModelID: String?, limits: JobLimits = JobLimits()) throws {
         guard case .object(let fields) = body else {
             throw ServiceError.invalid(field: nil, message: "The body must be a JSON object such as "
                 + #"{"base_model": "...", "dataset": "...", "hyperparameters": {"epochs": 5}}."#)
@@ -46,21 +47,57 @@ struct JobRequest {
         datasetID = try Self.resolveDataset(fields["dataset"], store: store)
         let spec: FineTuneSpec
         (spec, hyperparameters) = try Self.validateHyperparameters(fields["hyperparameters"])
-        // Only a freeze boundary names the base model's nodes; nothing else needs its manifest.
-        if case .until = spec.freeze { try Self.validate(spec, againstModel: baseModelID, store: store) }
+        try Self.validate(spec, againstModel: baseModelID, dataset: try store.dataset(id: datasetID), store: store,
+                          limits: limits)
     }
 
-    private static func validate(_ spec: FineTuneSpec, againstModel baseModelID: String, store: Store) throws {
+    /// Checks what needs the base model's manifest and the dataset's size: node names, and whether the run fits
+    /// the limits — checked here, before a worker could run out of memory or fill the database.
+    private static func validate(_ spec: FineTuneSpec, againstModel baseModelID: String, dataset: DatasetRecord,
+                                 store: Store, limits: JobLimits) throws {
         let base = try store.model(id: baseModelID)
         let manifestURL = URL(fileURLWithPath: base.path).appendingPathComponent("model.json")
+        let manifest: ModelManifest
         do {
-            try spec.validate(against: try ModelManifest.read(contentsOf: manifestURL))
+            manifest = try ModelManifest.read(contentsOf: manifestURL)
+        } catch {
+            throw ServiceError.invalid(field: "base_model", message:
+                "The base model '\(baseModelID)' cannot be read (\(error)); restart the service to refresh the catalog.")
+        }
+        let estimate: MemoryEstimate
+        do {
+            try spec.validate(against: manifest)
+            estimate = try MemoryEstimate.estimate(manifest: manifest, spec: spec, classes: dataset.classCount,
+                                                   images: dataset.imageCount)
         } catch let error as FineTuneError {
             throw ServiceError.invalid(field: error.field.map { "hyperparameters.\($0)" } ?? "hyperparameters",
                                        message: "hyperparameters.\(error.description)")
         } catch {
             throw ServiceError.invalid(field: "base_model", message:
-                "The base model '\(baseModelID)' cannot be read (\(error)); restart the service to refresh the catalog.")
+                "The base model '\(baseModelID)' has a graph that cannot be sized (\(error)).")
+        }
+        // Every image may land in training (validation_fraction 0): the step count's upper bound.
+        let stepsPerEpoch = (max(dataset.imageCount, 1) + spec.batchSize - 1) / spec.batchSize
+        let (totalSteps, overflow) = stepsPerEpoch.multipliedReportingOverflow(by: spec.epochs)
+        if overflow || totalSteps > limits.maxTotalSteps {
+            throw ServiceError.invalid(field: "hyperparameters.epochs", message:
+                "hyperparameters.epochs: \(spec.epochs) epochs of up to \(stepsPerEpoch) steps (\(dataset.imageCount) "
+                + "images in batches of \(spec.batchSize)) exceed the limit of \(limits.maxTotalSteps) training steps "
+                + "per job; lower epochs or raise batch_size.")
+        }
+        // Epoch rows are never thinned: they must leave at least half the row budget to the steps.
+        if JobLimits.rowsPerEpoch * spec.epochs > limits.maxMetricRows / 2 {
+            throw ServiceError.invalid(field: "hyperparameters.epochs", message:
+                "hyperparameters.epochs: \(spec.epochs) epochs would write \(JobLimits.rowsPerEpoch * spec.epochs) "
+                + "epoch metric rows, more than half the limit of \(limits.maxMetricRows) metric rows per job; "
+                + "lower epochs.")
+        }
+        if estimate.totalBytes > Double(limits.memoryBudgetBytes) {
+            let field = estimate.dominantField
+            throw ServiceError.invalid(field: "hyperparameters.\(field)", message:
+                "hyperparameters.\(field): this job would need \(estimate.summary), more than the memory budget of "
+                + "\(limits.memoryBudgetBytes >> 20) MiB per job (graft serve --job-memory-mib); lower \(field)"
+                + (field == "batch_size" ? "" : " or batch_size") + ".")
         }
     }
 

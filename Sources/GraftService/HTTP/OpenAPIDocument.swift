@@ -1,4 +1,5 @@
 // The OpenAPI 3.1 description of every route, served at GET /openapi.json and checked against the router by tests.
+import FineTuning
 import Foundation
 import Tensors
 
@@ -54,7 +55,11 @@ enum OpenAPIDocument {
         ])]),
         "/openapi.json": .object(["get": operation("This document", responses: ["200": json("OpenAPI 3.1", object([:]))])]),
         "/jobs": .object([
-            "post": operation("Queue a fine-tuning job",
+            "post": operation("Queue a fine-tuning job", description: """
+                Strict JSON: a key given twice is a 400 (duplicate_key, field naming it). A value of the wrong JSON \
+                type, out of range, or making a job that exceeds the limits (memory budget, training steps, metric \
+                rows) is a 422 naming the field.
+                """,
                               parameters: [header("Idempotency-Key", "Retries with the same key return the first job")],
                               body: reference("JobRequest"), responses: [
                 "202": json("Queued", reference("Job")), "200": json("Replayed idempotent request", reference("Job")),
@@ -154,6 +159,10 @@ enum OpenAPIDocument {
                 case .string: return .object(["type": .string("string"), "default": value])
                 default: return .object(["default": value])
                 }
+            }.merging(hyperparameterBounds) { schema, bounds in
+                guard case .object(var fields) = schema, case .object(let extra) = bounds else { return schema }
+                fields.merge(extra) { $1 }
+                return .object(fields)
             }),
         ]),
         "Job": object([
@@ -196,6 +205,21 @@ enum OpenAPIDocument {
 
     // MARK: - Building blocks
 
+    /// The ranges `FineTuneSpec.validate()` enforces, as JSON Schema bounds.
+    static let hyperparameterBounds: [String: JSONValue] = {
+        typealias Limits = FineTuneSpec.Limits
+        func range(_ low: Double, _ high: Double) -> JSONValue {
+            .object(["minimum": .number(low), "maximum": .number(high)])
+        }
+        return [
+            "epochs": range(1, Double(Limits.epochs)), "batch_size": range(1, Double(Limits.batchSize)),
+            "head_hidden": range(1, Double(Limits.headHidden)), "top_k": range(1, Double(Limits.topK)),
+            "learning_rate": range(Limits.learningRate.lowerBound, Limits.learningRate.upperBound),
+            "weight_decay": range(Limits.weightDecay.lowerBound, Limits.weightDecay.upperBound),
+            "time_limit_seconds": range(0, Limits.timeLimitSeconds),
+        ]
+    }()
+
     static let string = JSONValue.object(["type": .string("string")])
     static let integer = JSONValue.object(["type": .string("integer")])
     static let number = JSONValue.object(["type": .string("number")])
@@ -229,10 +253,11 @@ enum OpenAPIDocument {
         .object(["name": .string(name), "in": .string("header"), "description": .string(description), "schema": string])
     }
 
-    static func operation(_ summary: String, parameters: [JSONValue] = [],
+    static func operation(_ summary: String, description: String? = nil, parameters: [JSONValue] = [],
                           body: JSONValue? = nil, bodyContent: [String: JSONValue]? = nil,
                           responses: [String: JSONValue]) -> JSONValue {
         var fields: [String: JSONValue] = ["summary": .string(summary), "responses": .object(responses)]
+        if let description { fields["description"] = .string(description) }
         if !parameters.isEmpty { fields["parameters"] = .array(parameters) }
         if let body {
             fields["requestBody"] = .object(["content": .object(["application/json": .object(["schema": body])])])

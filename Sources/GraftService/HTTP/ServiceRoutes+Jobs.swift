@@ -33,7 +33,8 @@ extension ServiceRoutes {
             throw ServiceError.invalid(field: "Idempotency-Key", message:
                 "The Idempotency-Key header must be 1 to 255 characters.")
         }
-        let job = try JobRequest(body: body, store: service.store, defaultBaseModelID: defaultBaseModelID)
+        let job = try JobRequest(body: body, store: service.store, defaultBaseModelID: defaultBaseModelID,
+                                 limits: service.configuration.jobLimits)
         // The key guards the request as sent (canonical JSON), not its resolved defaults.
         let submission = JobSubmission(specJSON: job.specJSON, baseModelID: job.baseModelID, datasetID: job.datasetID,
                                        idempotencyKey: key, requestHash: SHA256.hexDigest(of: Array(body.text.utf8)))

@@ -185,7 +185,8 @@ public struct ServiceRoutes: Sendable {
         return difference == 0
     }
 
-    /// The body parsed as JSON; an empty body is `{}`. 415 for another content type, 400 for malformed JSON.
+    /// The body parsed as strict JSON; an empty body is `{}`. 415 for another content type, 400 for malformed JSON or
+    /// a key given twice (which of the two a client meant cannot be known).
     static func jsonBody(_ request: Request) throws -> JSONValue {
         if request.body.count == 0 { return .object([:]) }
         let contentType = request.headers["Content-Type"]?.lowercased() ?? ""
@@ -194,9 +195,13 @@ public struct ServiceRoutes: Sendable {
                             message: "Send the body as application/json (got '\(contentType)').")
         }
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: request.body.data())
-        } catch {
-            throw HTTPError(.badRequest, code: "invalid_json", message: "The body is not valid JSON.")
+            return try JSONValue.parse(Array(try request.body.data()))
+        } catch let error as JSONParseError {
+            if case .duplicateKey(let path) = error.kind {
+                throw HTTPError(.badRequest, code: "duplicate_key", message: "The body is ambiguous: \(error).",
+                                field: path)
+            }
+            throw HTTPError(.badRequest, code: "invalid_json", message: "The body is not valid JSON: \(error).")
         }
     }
 

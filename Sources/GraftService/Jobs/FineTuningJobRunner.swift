@@ -28,10 +28,7 @@ public struct FineTuningJobRunner: JobRunner {
             throw ServiceError.invalid(field: "dataset", message:
                 "The job's dataset '\(job.datasetID ?? "?")' no longer exists; upload it again and resubmit.")
         }
-        if job.attempt > 1 {
-            try reporter.recordEvent(kind: "resumed", message: "Attempt \(job.attempt): resuming from the last checkpoint.",
-                                     data: ["attempt": job.attempt])
-        }
+        if job.attempt > 1 { try Self.announceResume(job, reporter: reporter) }
         var run = FineTuneRun(base: base, dataset: .source(.folder(dataset)), spec: spec,
                               outputDirectory: job.outputDirectory, checkpointDirectory: job.checkpointDirectory,
                               context: ComputeContext(threads: threads))
@@ -48,7 +45,7 @@ public struct FineTuningJobRunner: JobRunner {
             result = try run.run(
                 progress: { progress in
                     guard reportingError == nil else { return }
-                    do { try Self.report(progress, to: reporter) } catch { reportingError = error }
+                    do { try Self.report(progress, to: reporter, limits: job.limits) } catch { reportingError = error }
                 },
                 isCancelled: {
                     if reportingError != nil { return true }
@@ -84,12 +81,33 @@ public struct FineTuningJobRunner: JobRunner {
         return try JSONDecoder().decode(Stored.self, from: Data(json.utf8)).hyperparameters ?? FineTuneSpec()
     }
 
-    private static func report(_ progress: FineTuneProgress, to reporter: JobReporter) throws {
+    /// Says what a later attempt starts from, as the run will find it: the newest intact checkpoint, the previous
+    /// one when the newest is damaged, or nothing (deleted, damaged, or never written) and so epoch 1.
+    static func announceResume(_ job: JobTicket, reporter: JobReporter) throws {
+        let inspection = CheckpointInspection(directory: job.checkpointDirectory)
+        let passedOver = inspection.problems.isEmpty ? "" : " (" + inspection.problems.joined(separator: "; ") + ")"
+        var data: [String: Any] = ["attempt": job.attempt]
+        if let epoch = inspection.resumesAfterEpoch {
+            data["resumes_after_epoch"] = epoch
+            try reporter.recordEvent(kind: "resumed", message:
+                "Attempt \(job.attempt): resuming after epoch \(epoch) from its checkpoint\(passedOver).", data: data)
+        } else {
+            if !inspection.problems.isEmpty { data["problems"] = inspection.problems }
+            try reporter.recordEvent(kind: "restarted", message: "Attempt \(job.attempt): no intact checkpoint to "
+                + "resume from\(inspection.problems.isEmpty ? " (none was written, or it was deleted)" : passedOver), "
+                + "so training restarts from scratch at epoch 1.", data: data)
+        }
+    }
+
+    private static func report(_ progress: FineTuneProgress, to reporter: JobReporter, limits: JobLimits) throws {
         // Epochs are numbered from 1 (the one running, or the last one finished), as in the metrics and events.
         try reporter.reportProgress(JobProgress(epoch: progress.epoch, totalEpochs: progress.epochs,
                                                 step: progress.globalStep, totalSteps: progress.totalSteps))
         switch progress.kind {
         case .step:
+            // Every k-th step (and each epoch's last) keeps a long job's rows under limits.maxMetricRows.
+            let stride = limits.metricStride(totalSteps: progress.totalSteps, epochs: progress.epochs)
+            guard progress.globalStep % stride == 0 || progress.step == progress.stepsPerEpoch else { break }
             try reporter.recordMetrics([
                 MetricValue(scope: .step, epoch: progress.epoch, step: progress.globalStep, name: "loss",
                             value: progress.loss),

@@ -34,6 +34,8 @@ public struct JobTicket: Sendable {
     public var resultModelID: String
     /// True while the service's predictions are busy: a job may then give up a core to them.
     public var predictionsActive: @Sendable () -> Bool = { false }
+    /// What the job may write and use (the runner thins step metrics to `limits.maxMetricRows`).
+    public var limits = JobLimits()
 
     public init(jobID: String, attempt: Int, specJSON: String, baseModelID: String?, datasetID: String?,
                 baseModelDirectory: URL? = nil, datasetDirectory: URL? = nil,

@@ -1,4 +1,4 @@
-// Running one claimed job: heartbeat timer, reporter, and turning the runner's outcome into the job's end state.
+// Running one claimed job: heartbeat timer, reporter, and turning the runner's outcome into the job's ending.
 import Foundation
 import Logging
 import Metrics
@@ -12,7 +12,7 @@ extension WorkerPool {
         let heartbeat = startHeartbeat(reporter: reporter)
         defer { heartbeat.cancel() }
         let started = Date()
-        var metadata: Logger.Metadata = ["job": "\(job.id)", "worker": "\(workerID)", "attempt": "\(job.attempt)"]
+        let metadata: Logger.Metadata = ["job": "\(job.id)", "worker": "\(workerID)", "attempt": "\(job.attempt)"]
         logger.info("Job started", metadata: metadata)
 
         do {
@@ -27,6 +27,7 @@ extension WorkerPool {
                                    checkpointDirectory: checkpointDirectory, outputDirectory: outputDirectory,
                                    resultModelID: resultModelID)
             ticket.predictionsActive = predictionsActive
+            ticket.limits = configuration.jobLimits
             let result = try runner.run(ticket, reporter: reporter)
             let model = result.model.map { produced in
                 ModelRecord(id: resultModelID, name: produced.name, kind: .fineTuned, path: outputDirectory.path,
@@ -35,64 +36,22 @@ extension WorkerPool {
                             parentModelID: job.baseModelID)
             }
             if model == nil { try? FileManager.default.removeItem(at: outputDirectory) }
-            try store.markSucceeded(jobID: job.id, workerID: workerID, resultModel: model)
-            removeCheckpoint(jobID: job.id)
-            finish("succeeded", started: started, metadata: &metadata)
+            record(.succeeded(model: model, outputDirectory: outputDirectory), job: job, workerID: workerID,
+                   started: started, metadata: metadata)
         } catch let stopped as JobStopped {
             try? FileManager.default.removeItem(at: outputDirectory)
-            settle(job: job, workerID: workerID, stopped: stopped, started: started, metadata: &metadata)
+            let ending: JobEnding = stopped.reason == .cancellationRequested
+                ? .cancelled : .released(reason: stopped.description)
+            record(ending, job: job, workerID: workerID, started: started, metadata: metadata)
         } catch let error as ServiceError where error.code == "lease_lost" {
             // Someone else owns the job now (recovery judged this worker dead): write nothing more.
             try? FileManager.default.removeItem(at: outputDirectory)
             logger.warning("Job lost its lease", metadata: metadata.merging(["error": "\(error)"]) { $1 })
         } catch {
             try? FileManager.default.removeItem(at: outputDirectory)
-            fail(job: job, workerID: workerID, error: error, started: started, metadata: &metadata)
+            let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
+            record(.failed(message: message), job: job, workerID: workerID, started: started, metadata: metadata)
         }
-    }
-
-    /// Ends a run the runner stopped: cancelled, or back to the queue on shutdown.
-    private func settle(job: JobRecord, workerID: String, stopped: JobStopped, started: Date,
-                        metadata: inout Logger.Metadata) {
-        do {
-            switch stopped.reason {
-            case .cancellationRequested:
-                try store.markCancelled(jobID: job.id, workerID: workerID)
-                removeCheckpoint(jobID: job.id)
-                finish("cancelled", started: started, metadata: &metadata)
-            case .shutdown:
-                let released = try store.releaseJob(jobID: job.id, workerID: workerID, reason: stopped.description)
-                if released.status == .cancelled { removeCheckpoint(jobID: job.id) }
-                finish(released.status.rawValue, started: started, metadata: &metadata)
-            }
-        } catch {
-            logger.error("Could not record the end of a stopped job",
-                         metadata: metadata.merging(["error": "\(error)"]) { $1 })
-        }
-    }
-
-    /// Ends a run whose runner threw: failed with the error's message (cancelled if it was being cancelled).
-    private func fail(job: JobRecord, workerID: String, error: Error, started: Date, metadata: inout Logger.Metadata) {
-        let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
-        do {
-            if try store.job(id: job.id).status == .cancelling {
-                try store.markCancelled(jobID: job.id, workerID: workerID)
-                finish("cancelled", started: started, metadata: &metadata)
-            } else {
-                try store.markFailed(jobID: job.id, workerID: workerID, error: message)
-                finish("failed", started: started, metadata: &metadata)
-            }
-            removeCheckpoint(jobID: job.id)
-        } catch {
-            logger.error("Could not record a job's failure", metadata: metadata.merging(["error": "\(error)"]) { $1 })
-        }
-    }
-
-    private func finish(_ outcome: String, started: Date, metadata: inout Logger.Metadata) {
-        metadata["outcome"] = "\(outcome)"
-        Counter(label: "graft_jobs_finished_total", dimensions: [("outcome", outcome)]).increment()
-        Metrics.Timer(label: "graft_job_run_seconds").recordSeconds(Date().timeIntervalSince(started))
-        logger.info("Job run ended", metadata: metadata)
     }
 
     /// Writes the job's heartbeat every `heartbeatInterval` on its own queue, so a long step keeps its lease.

@@ -21,10 +21,19 @@ public final class WorkerPool: @unchecked Sendable {
         public var staleAfter: TimeInterval = 60
         /// Claims after which a job whose worker keeps dying is failed instead of requeued.
         public var maxAttempts: Int = 3
+        /// How often the recovery loop retries job endings the store refused (disk full, database busy) and
+        /// looks for jobs abandoned by dead or silent workers. Below `staleAfter`, so a job whose ending is pending
+        /// keeps a live heartbeat.
+        public var recoveryInterval: TimeInterval = 5
+        /// Refused tries after which a success that cannot be recorded is recorded as a failure instead (its model
+        /// removed); failures and cancellations are retried until they are recorded.
+        public var endingTriesBeforeFailing: Int = 12
         /// Checkpoints live in `<checkpointRoot>/<job id>/`.
         public var checkpointRoot: URL
         /// Fine-tuned models are written to `<modelOutputRoot>/<model id>/`.
         public var modelOutputRoot: URL
+        /// Handed to every job's runner (metric rows, memory).
+        public var jobLimits = JobLimits()
 
         public init(checkpointRoot: URL, modelOutputRoot: URL) {
             self.checkpointRoot = checkpointRoot
@@ -38,13 +47,17 @@ public final class WorkerPool: @unchecked Sendable {
     public let identity: WorkerIdentity
     let logger: Logger
 
-    private let lock = NSCondition()
+    let lock = NSCondition()
     private var isStopping = false
     private var isStarted = false
     /// Workers claiming or running a job.
     private var busyWorkers = 0
     private let wakeUp = DispatchSemaphore(value: 0)
     private let workersDone = DispatchGroup()
+    /// Job endings the store refused, retried by the recovery loop (guarded by `lock`).
+    var pendingEndings: [PendingEnding] = []
+    var recoveryTimer: DispatchSourceTimer?
+    let recoveryQueue = DispatchQueue(label: "graft.recovery", qos: .utility)
 
     public init(store: Store, runner: JobRunner, configuration: Configuration,
                 identity: WorkerIdentity = .current(), logger: Logger = Logger(label: "graft.workers")) {
@@ -65,6 +78,7 @@ public final class WorkerPool: @unchecked Sendable {
         precondition(!isStarted, "a pool starts once")
         isStarted = true
         lock.unlock()
+        startRecoveryLoop()
         for index in 0..<configuration.workerCount {
             let queue = DispatchQueue(label: "graft.worker.\(index)", qos: .utility)
             workersDone.enter()
@@ -100,6 +114,13 @@ public final class WorkerPool: @unchecked Sendable {
         isStopping = true
         lock.broadcast()
         lock.unlock()
+        // Recorded so that, if a supervisor kills the process before its jobs are handed back, recovery does not
+        // take the kill for a crash the jobs caused.
+        do {
+            try store.markStopRequested(workerIDs: (0..<configuration.workerCount).map(identity.workerID))
+        } catch {
+            logger.warning("Could not note the shutdown on running jobs", metadata: ["error": "\(error)"])
+        }
         for _ in 0..<configuration.workerCount { wakeUp.signal() }
     }
 
@@ -107,6 +128,7 @@ public final class WorkerPool: @unchecked Sendable {
     public func stop() {
         requestStop()
         workersDone.wait()
+        stopRecoveryLoop()
         logger.info("Worker pool stopped")
     }
 
@@ -131,14 +153,15 @@ public final class WorkerPool: @unchecked Sendable {
         return isStopping
     }
 
-    /// Blocks until no job is queued and none runs in this pool (for tests and one-shot command-line runs).
+    /// Blocks until no job is queued, none runs in this pool and no ending waits to be recorded (for tests and
+    /// one-shot command-line runs).
     public func waitUntilIdle() throws {
         while true {
             // Queue first, then workers: a worker counts itself busy before it claims, so a job claimed after
             // the queue was read is seen as busy here.
             let queued = try store.jobCountsByStatus()[.queued] ?? 0
             lock.lock()
-            let busy = busyWorkers > 0
+            let busy = busyWorkers > 0 || !pendingEndings.isEmpty
             lock.unlock()
             if !busy && (queued == 0 || stopRequested) { return }
             lock.lock()

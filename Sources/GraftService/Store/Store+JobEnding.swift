@@ -109,11 +109,26 @@ extension Store {
     // MARK: - Recovery
 
     /// Finds jobs left `running` or `cancelling` by workers that died, and requeues them to resume from their
-    /// last checkpoint — or fails them once they have been attempted `maxAttempts` times; a job that was being
-    /// cancelled is cancelled.
+    /// last checkpoint — or fails them once they have been attempted `maxAttempts` times, or at once when the job
+    /// itself most likely killed its process (below); a job that was being cancelled is cancelled.
     ///
     /// A job counts as abandoned when its heartbeat is older than `staleBefore`, or `isOwnerAlive` says its
     /// owner is gone (a worker of a process that is no longer running).
+    ///
+    /// Telling a crash the job causes from a process killed from outside (`kill -9`, a reboot, the OOM killer
+    /// choosing another victim): a new process cannot see how the old one died, so the job's record carries the
+    /// evidence. A crash that a job causes recurs where it happened, and it almost always happens before the first
+    /// step (model, data, feature cache and plan are sized and allocated there) or at the same point again. So:
+    /// - the attempt was asked to shut down first (`attempt_stop_requested`): a supervisor's SIGKILL after its
+    ///   grace period, not the job's fault: requeued;
+    /// - the attempt died before reporting any step (`attempt_progressed` = 0): quarantined (failed) after this
+    ///   one crash. An outside kill in that window costs one resubmission; retrying a job that crashes there would
+    ///   take the whole service down again, with every request in flight;
+    /// - the attempt made progress but died in the same epoch as the previous unclean end: quarantined too;
+    /// - otherwise (progress since the last crash, as after a `kill -9` mid-training): requeued, up to
+    ///   `maxAttempts`.
+    /// With several workers in one process, a crash ends all of their attempts; a job still preparing beside the
+    /// culprit is then quarantined with it (one worker is the default).
     @discardableResult
     public func recoverAbandonedJobs(staleBefore: Date, maxAttempts: Int,
                                      isOwnerAlive: (String) -> Bool = { _ in true },
@@ -134,11 +149,29 @@ extension Store {
                     : "its worker \(job.claimedBy ?? "?") stopped sending heartbeats (last at \(heartbeat))"
                 let stamp = Timestamp.string(from: now)
                 let outcome: RecoveredJob
+                let outsideKill = job.attemptStopRequested
                 if job.status == .cancelling {
                     outcome = RecoveredJob(jobID: job.id, newStatus: .cancelled,
                                            reason: "Cancelled: \(why) while the job was being cancelled.")
                     _ = try transition(db, job: job, to: .cancelled, workerID: nil, set: "finished_at = ?",
                                        [stamp], now: now)
+                } else if !outsideKill && !job.attemptProgressed {
+                    outcome = RecoveredJob(jobID: job.id, newStatus: .failed, reason: """
+                        Quarantined: \(why) while attempt \(job.attempt) was still preparing (loading the model and \
+                        data, building the network), before its first training step. The job most likely crashed \
+                        it (memory exhausted, a fault), so it is not retried: that would take the service down \
+                        again. Check the server log, try a smaller batch_size, head or base model, and submit it again.
+                        """)
+                    _ = try transition(db, job: job, to: .failed, workerID: nil, set: "finished_at = ?, error = ?",
+                                       [stamp, outcome.reason], now: now)
+                } else if !outsideKill && job.lastUncleanEpoch == job.epoch {
+                    outcome = RecoveredJob(jobID: job.id, newStatus: .failed, reason: """
+                        Quarantined: \(why), the second time in epoch \(job.epoch) with no epoch finished in \
+                        between. The job most likely crashes its worker there, so it is not retried again. Check the \
+                        server log, try a smaller batch_size or another base model, and submit it again.
+                        """)
+                    _ = try transition(db, job: job, to: .failed, workerID: nil, set: "finished_at = ?, error = ?",
+                                       [stamp, outcome.reason], now: now)
                 } else if job.attempt >= maxAttempts {
                     outcome = RecoveredJob(jobID: job.id, newStatus: .failed, reason: """
                         Failed after \(job.attempt) attempts: \(why). A job that keeps killing its worker usually \
@@ -149,9 +182,12 @@ extension Store {
                                        [stamp, outcome.reason], now: now)
                 } else {
                     outcome = RecoveredJob(jobID: job.id, newStatus: .queued, reason:
-                        "Requeued: \(why); attempt \(job.attempt + 1) resumes from the last checkpoint.")
+                        "Requeued: \(why)\(outsideKill ? " after it was asked to shut down" : ""); attempt "
+                        + "\(job.attempt + 1) resumes from the last checkpoint.")
+                    // Only an end the job may have caused counts towards quarantine.
+                    let counted = outsideKill ? "" : ", unclean_ends = unclean_ends + 1, last_unclean_epoch = epoch"
                     _ = try transition(db, job: job, to: .queued, workerID: nil,
-                                       set: "claimed_by = NULL, heartbeat_at = NULL", [], now: now)
+                                       set: "claimed_by = NULL, heartbeat_at = NULL" + counted, [], now: now)
                 }
                 let kind = outcome.newStatus == .queued ? "requeued" : outcome.newStatus.rawValue
                 try insertEvent(db, jobID: job.id, kind: kind,

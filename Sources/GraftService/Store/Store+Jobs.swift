@@ -100,7 +100,8 @@ extension Store {
             guard let job = try JobRecord.fetchOne(db, sql: """
                 UPDATE jobs
                 SET status = 'running', attempt = attempt + 1, claimed_by = ?, heartbeat_at = ?,
-                    started_at = COALESCE(started_at, ?), updated_at = ?
+                    started_at = COALESCE(started_at, ?), updated_at = ?,
+                    attempt_progressed = 0, attempt_stop_requested = 0
                 WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY created_at, rowid LIMIT 1)
                   AND status = 'queued'
                 RETURNING *
@@ -124,6 +125,19 @@ extension Store {
         }
     }
 
+    /// Notes that the process behind `workerIDs` was asked to shut down, on the jobs they hold: if it dies before
+    /// handing them back (a supervisor's SIGKILL after its grace period), recovery does not blame the jobs.
+    public func markStopRequested(workerIDs: [String], now: Date = Date()) throws {
+        guard !workerIDs.isEmpty else { return }
+        try write { db in
+            let placeholders = Array(repeating: "?", count: workerIDs.count).joined(separator: ", ")
+            try db.execute(sql: """
+                UPDATE jobs SET attempt_stop_requested = 1
+                WHERE claimed_by IN (\(placeholders)) AND status IN ('running', 'cancelling')
+                """, arguments: StatementArguments(workerIDs))
+        }
+    }
+
     /// The job's status as seen by its owner, read without writing; throws `.conflict("lease_lost")` when
     /// `workerID` no longer owns the job. Cheap enough to call before every step.
     public func statusForOwner(jobID: String, workerID: String) throws -> JobStatus {
@@ -138,7 +152,7 @@ extension Store {
             let stamp = Timestamp.string(from: now)
             try db.execute(sql: """
                 UPDATE jobs SET epoch = ?, total_epochs = ?, step = ?, total_steps = ?, fraction_done = ?,
-                                heartbeat_at = ?, updated_at = ?
+                                heartbeat_at = ?, updated_at = ?, attempt_progressed = 1
                 WHERE id = ? AND claimed_by = ? AND status IN ('running', 'cancelling')
                 """, arguments: [progress.epoch, progress.totalEpochs, progress.step, progress.totalSteps,
                                  progress.fractionDone, stamp, stamp, jobID, workerID])

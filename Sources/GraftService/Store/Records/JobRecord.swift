@@ -28,6 +28,13 @@ public struct JobRecord: Equatable, Sendable {
     public var startedAt: Date?
     public var finishedAt: Date?
     public var updatedAt: Date
+    /// Whether the current attempt has reported a training step (see `Store.recoverAbandonedJobs`).
+    public var attemptProgressed: Bool
+    /// Whether the process holding the current attempt was asked to shut down.
+    public var attemptStopRequested: Bool
+    /// Attempts that ended with their worker's process dead or silent, and the epoch the last one died in.
+    public var uncleanEnds: Int
+    public var lastUncleanEpoch: Int?
 }
 
 extension JobRecord: FetchableRecord {
@@ -57,6 +64,10 @@ extension JobRecord: FetchableRecord {
         startedAt = try row.timestamp("started_at")
         finishedAt = try row.timestamp("finished_at")
         updatedAt = try row.requiredTimestamp("updated_at")
+        attemptProgressed = row["attempt_progressed"]
+        attemptStopRequested = row["attempt_stop_requested"]
+        uncleanEnds = row["unclean_ends"]
+        lastUncleanEpoch = row["last_unclean_epoch"]
     }
 }
 
