@@ -1,5 +1,6 @@
 /// A small strict JSON parser for safetensors headers: keeps object keys in order (so duplicates are caught)
 /// and numbers as written (so offsets are read as exact integers).
+import Tensors
 
 /// A parsed JSON value.
 enum HeaderJSON: Equatable {
@@ -46,7 +47,7 @@ enum HeaderJSON: Equatable {
 
     /// Parses one JSON value filling `bytes`, allowing surrounding whitespace (safetensors pads with spaces).
     /// Throws a message naming the byte offset of the first problem.
-    static func parse(_ bytes: UnsafeRawBufferPointer) throws -> HeaderJSON {
+    static func parse(_ bytes: ByteView) throws -> HeaderJSON {
         var parser = Parser(bytes: bytes)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
@@ -58,16 +59,16 @@ enum HeaderJSON: Equatable {
     struct ParseError: Error { let message: String }
 
     private struct Parser {
-        let bytes: UnsafeRawBufferPointer
+        let bytes: ByteView
         var position = 0
         /// Headers are flat (object → object → array): anything deeper is hostile.
         let maximumDepth = 16
 
-        init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+        init(bytes: ByteView) { self.bytes = bytes }
 
         func failure(_ message: String) -> ParseError { ParseError(message: "\(message) at byte \(position)") }
 
-        var current: UInt8? { position < bytes.count ? bytes[position] : nil }
+        var current: UInt8? { bytes.byte(at: position) }
 
         mutating func skipWhitespace() {
             while let byte = current, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { position += 1 }
@@ -152,7 +153,7 @@ enum HeaderJSON: Equatable {
                 if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { position += 1 }
                 guard digits(&self) > 0 else { throw failure("malformed number") }
             }
-            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+            return String(decoding: bytes[start..<position], as: UTF8.self)
         }
 
         mutating func parseString() throws -> String {
@@ -161,7 +162,7 @@ enum HeaderJSON: Equatable {
             var run = position  // start of the current run of plain bytes
             func flush(_ parser: Parser, upTo end: Int) throws {
                 // Strict UTF-8 decoding (overlong forms, surrogates and truncated sequences are errors).
-                var bytes = UnsafeRawBufferPointer(rebasing: parser.bytes[run..<end]).makeIterator()
+                var bytes = parser.bytes[run..<end].makeIterator()
                 var decoder = UTF8()
                 decoding: while true {
                     switch decoder.decode(&bytes) {
