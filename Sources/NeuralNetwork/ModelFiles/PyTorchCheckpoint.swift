@@ -123,7 +123,8 @@ public enum PyTorchCheckpoint {
             let text = try member(order).lossyString
             guard text == "little" else { throw fail(.invalidArchive("byte order '\(text)' is not supported")) }
         }
-        var unpickler = RestrictedUnpickler(bytes: try member(pickle), fail: fail)
+        // Copied: the unpickler walks it byte by byte, which is slow over `Data` (see `ByteView.copied`).
+        var unpickler = RestrictedUnpickler(bytes: try member(pickle).copied(), fail: fail)
         let root = try unpickler.load()
         var storages: [String: ByteView] = [:]
         let dataPrefix = prefix + "data/"
@@ -196,43 +197,52 @@ public enum PyTorchCheckpoint {
             throw fail(.invalidStorage(tensor: name, problem: "size \(size) has \(count) elements but the storage " +
                 "only \(available)"))
         }
-        if count > 0 {
-            // The furthest element the view reaches: offset + Σ (sizeᵢ − 1)·strideᵢ, checked for overflow.
-            var last = stored.offset
-            for (extent, step) in zip(size, stride) {
-                let (reach, overflowA) = (extent - 1).multipliedReportingOverflow(by: step)
-                let (sum, overflowB) = last.addingReportingOverflow(reach)
-                guard !overflowA, !overflowB else {
-                    throw fail(.invalidShape(tensor: name, problem: "stride \(stride) overflows"))
-                }
-                last = sum
+        guard count > 0 else { return Tensor(shape: size, scalars: []) }
+        // The furthest element the view reaches: offset + Σ (sizeᵢ − 1)·strideᵢ, checked for overflow.
+        var last = stored.offset
+        for (extent, step) in zip(size, stride) {
+            let (reach, overflowA) = (extent - 1).multipliedReportingOverflow(by: step)
+            let (sum, overflowB) = last.addingReportingOverflow(reach)
+            guard !overflowA, !overflowB else {
+                throw fail(.invalidShape(tensor: name, problem: "stride \(stride) overflows"))
             }
-            guard last < available else {
-                throw fail(.invalidStorage(tensor: name, problem: "offset \(stored.offset), size \(size), stride " +
-                    "\(stride) reach element \(last) of a \(available)-element storage"))
-            }
+            last = sum
         }
+        guard last < available else {
+            throw fail(.invalidStorage(tensor: name, problem: "offset \(stored.offset), size \(size), stride " +
+                "\(stride) reach element \(last) of a \(available)-element storage"))
+        }
+
         let storageEncoding = encoding(ofType: stored.storageType)
         func failed(_ error: ByteReadError) -> PyTorchCheckpointError {
             fail(.invalidStorage(tensor: name, problem: error.description))
         }
-        guard count > 0 else { return Tensor(shape: size, scalars: []) }
-        if isRowMajor(size: size, stride: stride) {
-            // The usual case (every real state dict's parameters): one run of storage, converted in bulk.
+        // The elements from the view's first to its last, converted in bulk: for a row-major view that is the
+        // tensor itself; for a permuted one (a transpose saved without .contiguous(), as some published weights
+        // are) it is the same elements in another order, gathered below. A sparse view (a column of a large
+        // matrix) reads its elements one by one instead, so that it never converts more than 4× its size.
+        let spanCount = last - stored.offset + 1
+        var run: [Float] = []
+        if spanCount <= 4 * count {
             do {
-                let run = try storage.slice(at: stored.offset * elementBytes, count: count * elementBytes, "the view")
-                return Tensor(shape: size, scalars: try run.floats(as: storageEncoding, "the view"))
+                run = try storage.slice(at: stored.offset * elementBytes, count: spanCount * elementBytes, "the view")
+                    .floats(as: storageEncoding, "the view")
             } catch {
                 throw failed(error)
             }
+            if spanCount == count && isRowMajor(size: size, stride: stride) { return Tensor(shape: size, scalars: run) }
         }
         var scalars = [Float](repeating: 0, count: count)
         // Walk the row-major index (i₀, …, iₙ₋₁) with an odometer, tracking the storage position.
         var index = [Int](repeating: 0, count: size.count)
         var source = stored.offset
         for target in 0..<count {
-            do { scalars[target] = try storage.float(at: source, as: storageEncoding, "element \(source)") } catch {
-                throw failed(error)
+            if run.isEmpty {
+                do { scalars[target] = try storage.float(at: source, as: storageEncoding, "an element") } catch {
+                    throw failed(error)
+                }
+            } else {
+                scalars[target] = run[source - stored.offset]
             }
             var axis = size.count - 1
             while axis >= 0 {
