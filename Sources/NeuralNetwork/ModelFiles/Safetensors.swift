@@ -147,8 +147,7 @@ private struct Reader {
         let headerEnd = 8 + Int(length)
         let headerBytes: ByteView, buffer: ByteView
         do {
-            // Copied: the JSON parser walks it byte by byte, which is slow over `Data` (see `ByteView.copied`).
-            headerBytes = try bytes.slice(8..<headerEnd, "the header").copied()
+            headerBytes = try bytes.slice(8..<headerEnd, "the header")
             buffer = try bytes.slice(from: headerEnd, "the byte buffer")
         } catch { throw fail(error) }
         guard headerBytes.first == UInt8(ascii: "{") else {
