@@ -1,7 +1,7 @@
 /// IDX files (the MNIST family, gzipped or not) as a dataset source, with a class subset and a per-class limit;
 /// Fashion-MNIST from Debian's `dataset-fashion-mnist` is the standard example.
-import CArchive
 import Foundation
+import Tensors
 
 /// One IDX array: unsigned bytes with their dimensions (only the 0x08 element type is accepted).
 public struct IDXArray: Sendable, Equatable {
@@ -9,70 +9,46 @@ public struct IDXArray: Sendable, Equatable {
     public var bytes: [UInt8]
 
     /// Parses IDX bytes (gzip-compressed or plain). `name` labels errors; `maximumBytes` caps the expanded size.
+    ///
+    /// An IDX file is a 4-byte magic (two zero bytes, the element type, the rank), one big-endian UInt32 extent
+    /// per dimension, then the elements in row-major order.
     public static func parse(_ data: Data, name: String, maximumBytes: Int = 1 << 30) throws -> IDXArray {
-        let raw = data.starts(with: [0x1F, 0x8B]) ? try gunzip(data, name: name, maximumBytes: maximumBytes) : [UInt8](data)
-        guard raw.count >= 4 else { throw ImageDataError.invalidIDX(file: name, reason: "shorter than its 4-byte magic") }
-        guard raw[0] == 0, raw[1] == 0 else {
-            throw ImageDataError.invalidIDX(file: name, reason: "magic must start with two zero bytes")
-        }
+        let raw = data.starts(with: [0x1F, 0x8B])
+            ? ByteView(try gunzip(data, name: name, maximumBytes: maximumBytes)) : ByteView(data)
+        func invalid(_ reason: String) -> ImageDataError { .invalidIDX(file: name, reason: reason) }
+        guard raw.count >= 4 else { throw invalid("shorter than its 4-byte magic") }
+        guard raw[0] == 0, raw[1] == 0 else { throw invalid("magic must start with two zero bytes") }
         guard raw[2] == 0x08 else {
-            throw ImageDataError.invalidIDX(file: name, reason: String(format: "element type 0x%02x; only unsigned bytes (0x08) are supported", raw[2]))
+            throw invalid(String(format: "element type 0x%02x; only unsigned bytes (0x08) are supported", raw[2]))
         }
         let rank = Int(raw[3])
         guard rank >= 1, raw.count >= 4 + 4 * rank else {
-            throw ImageDataError.invalidIDX(file: name, reason: "header declares \(rank) dimensions but is too short")
+            throw invalid("header declares \(rank) dimensions but is too short")
         }
-        var dimensions: [Int] = []
-        var total = 1
-        for axis in 0..<rank {
-            let at = 4 + 4 * axis
-            let size = Int(raw[at]) << 24 | Int(raw[at + 1]) << 16 | Int(raw[at + 2]) << 8 | Int(raw[at + 3])
-            dimensions.append(size)
-            let (product, overflow) = total.multipliedReportingOverflow(by: size)
-            guard !overflow, product <= maximumBytes else {
-                throw ImageDataError.invalidIDX(file: name, reason: "dimensions \(dimensions) exceed the size limit")
+        do {
+            var header = ByteReader(raw, offset: 4)
+            var dimensions: [Int] = []
+            var total = 1
+            for axis in 0..<rank {
+                let size = Int(try header.integer(UInt32.self, .bigEndian, "the extent of dimension \(axis)"))
+                dimensions.append(size)
+                let (product, overflow) = total.multipliedReportingOverflow(by: size)
+                guard !overflow, product <= maximumBytes else {
+                    throw invalid("dimensions \(dimensions) exceed the size limit")
+                }
+                total = product
             }
-            total = product
+            guard header.remaining == total else {
+                throw invalid("dimensions \(dimensions) need \(total) bytes of data, found \(header.remaining)")
+            }
+            return IDXArray(dimensions: dimensions, bytes: try header.bytes(total, "the elements").bytes)
+        } catch let error as ByteReadError {
+            throw invalid(error.description)
         }
-        let header = 4 + 4 * rank
-        guard raw.count - header == total else {
-            throw ImageDataError.invalidIDX(
-                file: name, reason: "dimensions \(dimensions) need \(total) bytes of data, found \(raw.count - header)")
-        }
-        return IDXArray(dimensions: dimensions, bytes: Array(raw[header...]))
     }
 
     public static func read(_ url: URL, maximumBytes: Int = 1 << 30) throws -> IDXArray {
         try parse(try ImageDecoder.readFile(url), name: url.lastPathComponent, maximumBytes: maximumBytes)
-    }
-
-    /// Gzip through libarchive's raw format and gzip filter, stopping at `maximumBytes`.
-    static func gunzip(_ data: Data, name: String, maximumBytes: Int) throws -> [UInt8] {
-        guard let reader = archive_read_new() else { throw ImageDataError.invalidIDX(file: name, reason: "cannot create a reader") }
-        defer { archive_read_free(reader) }
-        archive_read_support_filter_gzip(reader)
-        archive_read_support_format_raw(reader)
-        return try data.withUnsafeBytes { bytes -> [UInt8] in
-            guard archive_read_open_memory(reader, bytes.baseAddress, bytes.count) == ARCHIVE_OK else {
-                throw ImageDataError.invalidIDX(file: name, reason: ArchiveExtractor.errorString(reader))
-            }
-            var entry: OpaquePointer?
-            guard archive_read_next_header(reader, &entry) == ARCHIVE_OK else {
-                throw ImageDataError.invalidIDX(file: name, reason: "gzip: " + ArchiveExtractor.errorString(reader))
-            }
-            var out: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 1 << 16)
-            while true {
-                let count = chunk.withUnsafeMutableBytes { archive_read_data(reader, $0.baseAddress, $0.count) }
-                if count == 0 { break }
-                if count < 0 { throw ImageDataError.invalidIDX(file: name, reason: "gzip: " + ArchiveExtractor.errorString(reader)) }
-                out.append(contentsOf: chunk[0..<count])
-                if out.count > maximumBytes {
-                    throw ImageDataError.invalidIDX(file: name, reason: "expands to more than \(maximumBytes) bytes")
-                }
-            }
-            return out
-        }
     }
 }
 

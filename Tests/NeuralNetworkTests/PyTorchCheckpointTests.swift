@@ -121,6 +121,21 @@ struct PyTorchCheckpointTests {
         #expect(tensors["w"]?.scalars == [11, 13])
     }
 
+    /// The three ways a view is read: row-major in bulk, permuted (gathered from its converted span, as 50 of the
+    /// real EfficientNet-Lite0 weights are), and sparse (element by element, its span being over 4× its size).
+    @Test func permutedAndSparseViewsGatherTheRightElements() throws {
+        let storage: [Float] = (0..<12).map { Float($0) + 100 }
+        let rowMajor = Self.legacy(state: Self.oneTensor(offset: 2, size: [[2], [3]], stride: [3, 1]), keys: ["0"],
+                                   storages: [storage])
+        #expect(try PyTorchCheckpoint.read(data: Data(rowMajor))["w"]?.scalars == [102, 103, 104, 105, 106, 107])
+        let permuted = Self.legacy(state: Self.oneTensor(offset: 0, size: [[2], [3]], stride: [1, 2]), keys: ["0"],
+                                   storages: [storage])
+        #expect(try PyTorchCheckpoint.read(data: Data(permuted))["w"]?.scalars == [100, 102, 104, 101, 103, 105])
+        let sparse = Self.legacy(state: Self.oneTensor(offset: 1, size: [[2]], stride: [9]), keys: ["0"],
+                                 storages: [storage])
+        #expect(try PyTorchCheckpoint.read(data: Data(sparse))["w"]?.scalars == [101, 110])
+    }
+
     @Test func refusesOsSystem() {
         // What pickle.dumps of an object reducing to os.system("echo hi") looks like (protocol 2).
         let state: [UInt8] = [0x80, 0x02] + Self.global("os", "system") + [0x58, 7, 0, 0, 0] + Array("echo hi".utf8)

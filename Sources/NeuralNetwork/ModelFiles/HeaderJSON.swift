@@ -1,5 +1,6 @@
 /// A small strict JSON parser for safetensors headers: keeps object keys in order (so duplicates are caught)
 /// and numbers as written (so offsets are read as exact integers).
+import Tensors
 
 /// A parsed JSON value.
 enum HeaderJSON: Equatable {
@@ -46,8 +47,10 @@ enum HeaderJSON: Equatable {
 
     /// Parses one JSON value filling `bytes`, allowing surrounding whitespace (safetensors pads with spaces).
     /// Throws a message naming the byte offset of the first problem.
-    static func parse(_ bytes: UnsafeRawBufferPointer) throws -> HeaderJSON {
-        var parser = Parser(bytes: bytes)
+    static func parse(_ bytes: ByteView) throws -> HeaderJSON {
+        // One copy into an array (a header is kilobytes): this parser looks at every byte several times, and a
+        // checked array subscript is the cheapest safe way to do that (a `ByteView` costs ~8× more per byte).
+        var parser = Parser(bytes: bytes.bytes)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
@@ -58,12 +61,12 @@ enum HeaderJSON: Equatable {
     struct ParseError: Error { let message: String }
 
     private struct Parser {
-        let bytes: UnsafeRawBufferPointer
+        let bytes: [UInt8]
         var position = 0
         /// Headers are flat (object → object → array): anything deeper is hostile.
         let maximumDepth = 16
 
-        init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+        init(bytes: [UInt8]) { self.bytes = bytes }
 
         func failure(_ message: String) -> ParseError { ParseError(message: "\(message) at byte \(position)") }
 
@@ -152,7 +155,7 @@ enum HeaderJSON: Equatable {
                 if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { position += 1 }
                 guard digits(&self) > 0 else { throw failure("malformed number") }
             }
-            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+            return String(decoding: bytes[start..<position], as: UTF8.self)
         }
 
         mutating func parseString() throws -> String {
@@ -161,7 +164,7 @@ enum HeaderJSON: Equatable {
             var run = position  // start of the current run of plain bytes
             func flush(_ parser: Parser, upTo end: Int) throws {
                 // Strict UTF-8 decoding (overlong forms, surrogates and truncated sequences are errors).
-                var bytes = UnsafeRawBufferPointer(rebasing: parser.bytes[run..<end]).makeIterator()
+                var bytes = parser.bytes[run..<end].makeIterator()
                 var decoder = UTF8()
                 decoding: while true {
                     switch decoder.decode(&bytes) {

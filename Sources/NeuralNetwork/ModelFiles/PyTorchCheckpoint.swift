@@ -1,5 +1,6 @@
 /// Reading PyTorch state dicts (`torch.save` files, legacy and zip formats) into Float32 tensors without Python.
 import Foundation
+import Tensors
 
 /// A PyTorch state dict saved by `torch.save`, in either serialization:
 /// - the zip format (torch ≥ 1.6's default): a zip archive of stored entries `<prefix>/data.pkl` (the state
@@ -39,14 +40,10 @@ public enum PyTorchCheckpoint {
 
     /// The tensors of a checkpoint held in memory, in file order; `name` appears in errors.
     public static func readOrdered(data: Data, name: String = "<data>") throws -> [(name: String, tensor: Tensor)] {
-        try data.withUnsafeBytes { bytes in
-            let fail = { (reason: PyTorchCheckpointError.Reason) in PyTorchCheckpointError(file: name, reason: reason) }
-            if bytes.count >= 4 && bytes.load(fromByteOffset: 0, as: UInt8.self) == 0x50
-                && bytes[1] == 0x4B && bytes[2] == 0x03 && bytes[3] == 0x04 {
-                return try readZip(bytes, fail: fail)
-            }
-            return try readLegacy(bytes, fail: fail)
-        }
+        let bytes = ByteView(data)
+        let fail = { (reason: PyTorchCheckpointError.Reason) in PyTorchCheckpointError(file: name, reason: reason) }
+        if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return try readZip(bytes, fail: fail) }
+        return try readLegacy(bytes, fail: fail)
     }
 
     /// The tensors of a checkpoint held in memory, by name.
@@ -60,10 +57,10 @@ public enum PyTorchCheckpoint {
     static let legacyMagic: [UInt8] = [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8,
                                        0x50, 0x19, 0x2E]
 
-    private static func readLegacy(_ bytes: UnsafeRawBufferPointer,
+    private static func readLegacy(_ bytes: ByteView,
                                    fail: @escaping (PyTorchCheckpointError.Reason) -> PyTorchCheckpointError) throws
         -> [(name: String, tensor: Tensor)] {
-        guard bytes.count >= legacyMagic.count, zip(legacyMagic, bytes).allSatisfy({ $0 == $1 }) else {
+        guard bytes.starts(with: legacyMagic) else {
             throw fail(.unrecognizedFormat)
         }
         var unpickler = RestrictedUnpickler(bytes: bytes, start: legacyMagic.count, fail: fail)
@@ -82,31 +79,32 @@ public enum PyTorchCheckpoint {
         guard case let .list(keyList) = try unpickler.load() else {
             throw fail(.invalidPickle("the storage key list is not a list"))
         }
-        var storages: [String: UnsafeRawBufferPointer] = [:]
-        var position = unpickler.position
+        var storages: [String: ByteView] = [:]
+        var reader = ByteReader(bytes, offset: unpickler.position)
         let sizes = elementSizes(in: root)
         for item in keyList.items {
             guard case let .string(key) = item else { throw fail(.invalidPickle("a storage key is not a string")) }
-            guard position <= bytes.count - 8 else { throw fail(.truncated("storage '\(key)' has no element count")) }
-            var count: UInt64 = 0
-            for index in (0..<8).reversed() { count = count << 8 | UInt64(bytes[position + index]) }
-            position += 8
+            let count: UInt64
+            do { count = try reader.integer(UInt64.self, .littleEndian, "an element count") } catch {
+                throw fail(.truncated("storage '\(key)' has no element count"))
+            }
             let size = sizes[key] ?? 1
             guard count <= UInt64(maximumElements) else {
                 throw fail(.limitExceeded("storage '\(key)' declares \(count) elements"))
             }
             let length = Int(count) * size
-            guard length <= bytes.count - position else {
-                throw fail(.truncated("storage '\(key)' needs \(length) bytes, \(bytes.count - position) remain"))
+            guard length <= reader.remaining else {
+                throw fail(.truncated("storage '\(key)' needs \(length) bytes, \(reader.remaining) remain"))
             }
             guard storages[key] == nil else { throw fail(.invalidPickle("storage '\(key)' is listed twice")) }
-            storages[key] = UnsafeRawBufferPointer(rebasing: bytes[position..<(position + length)])
-            position += length
+            do { storages[key] = try reader.bytes(length, "storage '\(key)'") } catch {
+                throw fail(.truncated(error.description))
+            }
         }
         return try materialise(root, storages: storages, fail: fail)
     }
 
-    private static func readZip(_ bytes: UnsafeRawBufferPointer,
+    private static func readZip(_ bytes: ByteView,
                                 fail: @escaping (PyTorchCheckpointError.Reason) -> PyTorchCheckpointError) throws
         -> [(name: String, tensor: Tensor)] {
         let archive = try StoredZip(bytes: bytes, fail: fail)
@@ -114,32 +112,31 @@ public enum PyTorchCheckpoint {
         guard pickles.count == 1, let pickle = archive.entries[pickles[0]] else {
             throw fail(.invalidArchive("expected exactly one '<prefix>/data.pkl' entry, found \(pickles.count)"))
         }
+        // StoredZip checked every range against the file; a failure here would be the archive's fault all the same.
+        func member(_ entry: StoredZip.Entry) throws -> ByteView {
+            do { return try bytes.slice(entry.range, "entry '\(entry.name)'") } catch {
+                throw fail(.truncated(error.description))
+            }
+        }
         let prefix = String(pickles[0].dropLast("data.pkl".count))
         if let order = archive.entries[prefix + "byteorder"] {
-            let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[order.range]), as: UTF8.self)
+            let text = try member(order).lossyString
             guard text == "little" else { throw fail(.invalidArchive("byte order '\(text)' is not supported")) }
         }
-        var unpickler = RestrictedUnpickler(bytes: UnsafeRawBufferPointer(rebasing: bytes[pickle.range]), fail: fail)
+        // Copied: the unpickler walks it byte by byte, which is slow over `Data` (see `ByteView.copied`).
+        var unpickler = RestrictedUnpickler(bytes: try member(pickle).copied(), fail: fail)
         let root = try unpickler.load()
-        var storages: [String: UnsafeRawBufferPointer] = [:]
+        var storages: [String: ByteView] = [:]
         let dataPrefix = prefix + "data/"
         for entryName in archive.names where entryName.hasPrefix(dataPrefix) {
-            let entry = archive.entries[entryName]!
-            storages[String(entryName.dropFirst(dataPrefix.count))] = UnsafeRawBufferPointer(rebasing: bytes[entry.range])
+            storages[String(entryName.dropFirst(dataPrefix.count))] = try member(archive.entries[entryName]!)
         }
         return try materialise(root, storages: storages, fail: fail)
     }
 
     // MARK: - Tensors
 
-    private static func elementSize(ofType type: String) -> Int {
-        switch type {
-        case "torch.DoubleStorage", "torch.LongStorage": return 8
-        case "torch.FloatStorage", "torch.IntStorage": return 4
-        case "torch.HalfStorage", "torch.BFloat16Storage", "torch.ShortStorage": return 2
-        default: return 1
-        }
-    }
+    private static func elementSize(ofType type: String) -> Int { encoding(ofType: type).byteCount }
 
     /// The element size of each storage as the state dict's tensors name it (a storage no tensor uses is
     /// absent and read as bytes).
@@ -152,7 +149,7 @@ public enum PyTorchCheckpoint {
         return sizes
     }
 
-    private static func materialise(_ root: PickleValue, storages: [String: UnsafeRawBufferPointer],
+    private static func materialise(_ root: PickleValue, storages: [String: ByteView],
                                     fail: (PyTorchCheckpointError.Reason) -> PyTorchCheckpointError) throws
         -> [(name: String, tensor: Tensor)] {
         guard case let .dict(dict) = root else { throw fail(.invalidPickle("the top-level object is not a dict")) }
@@ -172,7 +169,7 @@ public enum PyTorchCheckpoint {
         return result
     }
 
-    private static func tensor(_ name: String, _ stored: StoredTensor, _ storage: UnsafeRawBufferPointer,
+    private static func tensor(_ name: String, _ stored: StoredTensor, _ storage: ByteView,
                                fail: (PyTorchCheckpointError.Reason) -> PyTorchCheckpointError) throws -> Tensor {
         let size = stored.size, stride = stored.stride
         guard size.count == stride.count, size.count <= 16 else {
@@ -200,72 +197,93 @@ public enum PyTorchCheckpoint {
             throw fail(.invalidStorage(tensor: name, problem: "size \(size) has \(count) elements but the storage " +
                 "only \(available)"))
         }
-        if count > 0 {
-            // The furthest element the view reaches: offset + Σ (sizeᵢ − 1)·strideᵢ, checked for overflow.
-            var last = stored.offset
-            for (extent, step) in zip(size, stride) {
-                let (reach, overflowA) = (extent - 1).multipliedReportingOverflow(by: step)
-                let (sum, overflowB) = last.addingReportingOverflow(reach)
-                guard !overflowA, !overflowB else {
-                    throw fail(.invalidShape(tensor: name, problem: "stride \(stride) overflows"))
-                }
-                last = sum
+        guard count > 0 else { return Tensor(shape: size, scalars: []) }
+        // The furthest element the view reaches: offset + Σ (sizeᵢ − 1)·strideᵢ, checked for overflow.
+        var last = stored.offset
+        for (extent, step) in zip(size, stride) {
+            let (reach, overflowA) = (extent - 1).multipliedReportingOverflow(by: step)
+            let (sum, overflowB) = last.addingReportingOverflow(reach)
+            guard !overflowA, !overflowB else {
+                throw fail(.invalidShape(tensor: name, problem: "stride \(stride) overflows"))
             }
-            guard last < available else {
-                throw fail(.invalidStorage(tensor: name, problem: "offset \(stored.offset), size \(size), stride " +
-                    "\(stride) reach element \(last) of a \(available)-element storage"))
-            }
+            last = sum
         }
-        let convert = converter(stored.storageType, storage)
+        guard last < available else {
+            throw fail(.invalidStorage(tensor: name, problem: "offset \(stored.offset), size \(size), stride " +
+                "\(stride) reach element \(last) of a \(available)-element storage"))
+        }
+
+        let storageEncoding = encoding(ofType: stored.storageType)
+        func failed(_ error: ByteReadError) -> PyTorchCheckpointError {
+            fail(.invalidStorage(tensor: name, problem: error.description))
+        }
+        // The elements from the view's first to its last, converted in bulk: for a row-major view that is the
+        // tensor itself; for a permuted one (a transpose saved without .contiguous(), as some published weights
+        // are) it is the same elements in another order, gathered below. A sparse view (a column of a large
+        // matrix) reads its elements one by one instead, so that it never converts more than 4× its size.
+        let spanCount = last - stored.offset + 1
+        var run: [Float] = []
+        if spanCount <= 4 * count {
+            do {
+                run = try storage.slice(at: stored.offset * elementBytes, count: spanCount * elementBytes, "the view")
+                    .floats(as: storageEncoding, "the view")
+            } catch {
+                throw failed(error)
+            }
+            if spanCount == count && isRowMajor(size: size, stride: stride) { return Tensor(shape: size, scalars: run) }
+        }
         var scalars = [Float](repeating: 0, count: count)
-        if count > 0 {
-            // Walk the row-major index (i₀, …, iₙ₋₁) with an odometer, tracking the storage position.
-            var index = [Int](repeating: 0, count: size.count)
-            var source = stored.offset
-            for target in 0..<count {
-                scalars[target] = convert(source)
-                var axis = size.count - 1
-                while axis >= 0 {
-                    index[axis] += 1
-                    source += stride[axis]
-                    if index[axis] < size[axis] { break }
-                    source -= stride[axis] * size[axis]
-                    index[axis] = 0
-                    axis -= 1
+        // Walk the row-major index (i₀, …, iₙ₋₁) with an odometer, tracking the storage position.
+        var index = [Int](repeating: 0, count: size.count)
+        var source = stored.offset
+        for target in 0..<count {
+            if run.isEmpty {
+                do { scalars[target] = try storage.float(at: source, as: storageEncoding, "an element") } catch {
+                    throw failed(error)
                 }
+            } else {
+                scalars[target] = run[source - stored.offset]
+            }
+            var axis = size.count - 1
+            while axis >= 0 {
+                index[axis] += 1
+                source += stride[axis]
+                if index[axis] < size[axis] { break }
+                source -= stride[axis] * size[axis]
+                index[axis] = 0
+                axis -= 1
             }
         }
         return Tensor(shape: size, scalars: scalars)
     }
 
-    /// A function reading element `i` of `storage` (little-endian) as Float.
-    private static func converter(_ type: String, _ storage: UnsafeRawBufferPointer) -> (Int) -> Float {
-        func raw<T: FixedWidthInteger>(_: T.Type, _ i: Int) -> T {
-            T(littleEndian: storage.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self))
+    /// Whether a view of `size` with `stride` (every extent at least 1) is its storage's elements in order;
+    /// axes of extent 1 may have any stride, as torch leaves them.
+    private static func isRowMajor(size: [Int], stride: [Int]) -> Bool {
+        var expected = 1
+        for axis in size.indices.reversed() where size[axis] != 1 {
+            guard stride[axis] == expected else { return false }
+            expected *= size[axis]
         }
+        return true
+    }
+
+    /// How a torch storage type stores its elements (little-endian).
+    private static func encoding(ofType type: String) -> ScalarEncoding {
         switch type {
-        case "torch.FloatStorage": return { Float(bitPattern: raw(UInt32.self, $0)) }
-        case "torch.DoubleStorage": return { Float(Double(bitPattern: raw(UInt64.self, $0))) }
-        case "torch.HalfStorage": return { floatFromHalf(raw(UInt16.self, $0)) }
-        case "torch.BFloat16Storage": return { Float(bitPattern: UInt32(raw(UInt16.self, $0)) << 16) }
-        case "torch.LongStorage": return { Float(raw(Int64.self, $0)) }
-        case "torch.IntStorage": return { Float(raw(Int32.self, $0)) }
-        case "torch.ShortStorage": return { Float(raw(Int16.self, $0)) }
-        case "torch.CharStorage": return { Float(raw(Int8.self, $0)) }
-        case "torch.BoolStorage": return { raw(UInt8.self, $0) == 0 ? 0 : 1 }
-        default: return { Float(raw(UInt8.self, $0)) }
+        case "torch.FloatStorage": return .float32
+        case "torch.DoubleStorage": return .float64
+        case "torch.HalfStorage": return .float16
+        case "torch.BFloat16Storage": return .bfloat16
+        case "torch.LongStorage": return .int64
+        case "torch.IntStorage": return .int32
+        case "torch.ShortStorage": return .int16
+        case "torch.CharStorage": return .int8
+        case "torch.BoolStorage": return .bool
+        default: return .uint8
         }
     }
 
-    /// IEEE 754 binary16 → binary32, exact: scale the 10-bit significand by the exponent's power of two.
-    static func floatFromHalf(_ bits: UInt16) -> Float {
-        let sign: Float = bits & 0x8000 == 0 ? 1 : -1
-        let exponent = Int(bits >> 10 & 0x1F)
-        let fraction = Float(bits & 0x3FF)
-        switch exponent {
-        case 0: return sign * fraction * 0x1p-24 // subnormal: fraction · 2⁻¹⁴ / 2¹⁰
-        case 31: return fraction == 0 ? sign * .infinity : .nan
-        default: return sign * (1 + fraction / 1024) * Float(sign: .plus, exponent: exponent - 15, significand: 1)
-        }
-    }
+    /// IEEE 754 binary16 → binary32, exact (subnormals, ±∞ and NaN payloads included).
+    static func floatFromHalf(_ bits: UInt16) -> Float { Float(float16Bits: bits) }
 }

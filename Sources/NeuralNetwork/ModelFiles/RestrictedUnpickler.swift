@@ -1,5 +1,6 @@
 /// A restricted unpickler for PyTorch state dicts: a fixed opcode set and an allow-list of globals, nothing executed.
 import Foundation
+import Tensors
 
 /// A value the restricted unpickler builds. Lists and dicts are boxes because pickles mutate memoised
 /// containers (APPEND, SETITEMS after BINPUT).
@@ -58,46 +59,51 @@ struct RestrictedUnpickler {
     static let maximumMarkDepth = 64
     static let maximumMemo = 10_000_000
 
-    let bytes: UnsafeRawBufferPointer
-    var position: Int
+    private var reader: ByteReader
     let fail: (PyTorchCheckpointError.Reason) -> PyTorchCheckpointError
 
-    init(bytes: UnsafeRawBufferPointer, start: Int = 0,
-         fail: @escaping (PyTorchCheckpointError.Reason) -> PyTorchCheckpointError) {
-        self.bytes = bytes
-        self.position = start
+    /// Where the next pickle begins (after `load`, the byte after its STOP).
+    var position: Int { reader.offset }
+
+    init(bytes: ByteView, start: Int = 0, fail: @escaping (PyTorchCheckpointError.Reason) -> PyTorchCheckpointError) {
+        self.reader = ByteReader(bytes, offset: start)
         self.fail = fail
     }
 
-    private mutating func take(_ count: Int, _ what: String) throws -> UnsafeRawBufferPointer {
-        guard count >= 0, position <= bytes.count, count <= bytes.count - position else {
-            throw fail(.truncated("the pickle ends inside \(what) at byte \(position)"))
+    /// The reader's error as the checkpoint's: running out of bytes is a truncated pickle, ill-formed text an
+    /// invalid one.
+    private func converted(_ error: ByteReadError) -> PyTorchCheckpointError {
+        switch error.problem {
+        case .invalidUTF8: return fail(.invalidPickle("\(error.what) at byte \(error.offset) is not valid UTF-8"))
+        default: return fail(.truncated("the pickle ends inside \(error.what) at byte \(error.offset)"))
         }
-        defer { position += count }
-        return UnsafeRawBufferPointer(rebasing: bytes[position..<(position + count)])
+    }
+
+    private mutating func byte(_ what: String) throws -> UInt8 {
+        do { return try reader.uint8(what) } catch { throw converted(error) }
     }
 
     private mutating func littleEndian(_ count: Int, _ what: String) throws -> UInt64 {
-        let raw = try take(count, what)
-        var value: UInt64 = 0
-        for index in (0..<count).reversed() { value = value << 8 | UInt64(raw[index]) }
-        return value
+        do { return try reader.unsignedInteger(byteCount: count, .littleEndian, what) } catch { throw converted(error) }
     }
 
     private mutating func text(_ count: Int, _ what: String) throws -> String {
-        let raw = try take(count, what)
-        guard let string = String(validating: raw, as: UTF8.self) else {
-            throw fail(.invalidPickle("\(what) at byte \(position - count) is not valid UTF-8"))
-        }
-        return string
+        do { return try reader.string(count, what) } catch { throw converted(error) }
     }
 
+    private mutating func skip(_ count: Int, _ what: String) throws {
+        do { try reader.skip(count, what) } catch { throw converted(error) }
+    }
+
+    /// Text up to a newline (GLOBAL's operands), which must come within 1024 bytes.
     private mutating func line(_ what: String) throws -> String {
         var end = position
-        while end < bytes.count && bytes[end] != 0x0A { end += 1 }
-        guard end < bytes.count, end - position < 1024 else { throw fail(.truncated("the pickle ends inside \(what)")) }
+        while let byte = reader.view.byte(at: end), byte != 0x0A, end - position < 1024 { end += 1 }
+        guard reader.view.byte(at: end) == 0x0A, end - position < 1024 else {
+            throw fail(.truncated("the pickle ends inside \(what)"))
+        }
         let string = try text(end - position, what)
-        position += 1
+        try skip(1, what)
         return string
     }
 
@@ -146,10 +152,10 @@ struct RestrictedUnpickler {
 
         while true {
             let opcodeOffset = position
-            let opcode = try take(1, "an opcode")[0]
+            let opcode = try byte("an opcode")
             switch opcode {
             case 0x80: // PROTO
-                let version = try take(1, "PROTO")[0]
+                let version = try byte("PROTO")
                 guard version >= 2 && version <= 5 else {
                     throw fail(.invalidPickle("pickle protocol \(version) is not supported (2 to 5 are)"))
                 }
@@ -175,10 +181,10 @@ struct RestrictedUnpickler {
             case 0x4D: try push(.int(Int(try littleEndian(2, "BININT2")))) // BININT2
             case 0x4A: try push(.int(Int(Int32(truncatingIfNeeded: try littleEndian(4, "BININT"))))) // BININT
             case 0x8A: // LONG1: a little-endian two's-complement integer of n bytes
-                let count = Int(try take(1, "LONG1")[0])
+                let count = Int(try byte("LONG1"))
                 guard count <= 8 else {
                     // Only torch's magic number (10 bytes) is this long; it is recognised before unpickling.
-                    _ = try take(count, "LONG1")
+                    try skip(count, "LONG1")
                     try push(.none)
                     break
                 }
@@ -186,15 +192,14 @@ struct RestrictedUnpickler {
                 if count > 0 && count < 8 && value >> (8 * count - 1) & 1 == 1 { value |= ~0 << (8 * count) }
                 try push(.int(Int(Int64(bitPattern: value))))
             case 0x47: // BINFLOAT: big-endian double
-                let raw = try take(8, "BINFLOAT")
-                var bits: UInt64 = 0
-                for byte in raw { bits = bits << 8 | UInt64(byte) }
+                let bits: UInt64
+                do { bits = try reader.integer(UInt64.self, .bigEndian, "BINFLOAT") } catch { throw converted(error) }
                 try push(.float(Double(bitPattern: bits)))
             case 0x58: // BINUNICODE
                 let count = Int(try littleEndian(4, "BINUNICODE"))
                 try push(.string(try text(count, "a string")))
             case 0x8C: // SHORT_BINUNICODE
-                let count = Int(try take(1, "SHORT_BINUNICODE")[0])
+                let count = Int(try byte("SHORT_BINUNICODE"))
                 try push(.string(try text(count, "a string")))
             case 0x71: try remember(Int(try littleEndian(1, "BINPUT"))) // BINPUT
             case 0x72: try remember(Int(try littleEndian(4, "LONG_BINPUT"))) // LONG_BINPUT

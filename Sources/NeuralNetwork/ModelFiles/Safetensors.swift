@@ -1,5 +1,6 @@
 /// Reading and writing safetensors files: the published format, validated strictly, Float32 in memory.
 import Foundation
+import Tensors
 
 /// The safetensors format (https://github.com/huggingface/safetensors): an 8-byte little-endian header length
 /// N, N bytes of UTF-8 JSON (optionally padded with spaces) mapping each tensor name to
@@ -27,7 +28,7 @@ public enum Safetensors {
     /// Reads the tensors and metadata of a safetensors file held in memory; `name` appears in errors.
     public static func read(data: Data, name: String = "<data>") throws
         -> (tensors: [String: Tensor], metadata: [String: String]) {
-        try data.withUnsafeBytes { bytes in try Reader(file: name, bytes: bytes).read() }
+        try Reader(file: name, bytes: ByteView(data)).read()
     }
 
     /// Writes `tensors` as F32 and `metadata` as `__metadata__` to `url`, atomically: the bytes go to a
@@ -70,16 +71,9 @@ public enum Safetensors {
         while (8 + header.count) % 8 != 0 { header.append(0x20) }
 
         var data = Data(capacity: 8 + header.count + offset)
-        withUnsafeBytes(of: UInt64(header.count).littleEndian) { data.append(contentsOf: $0) }
+        data.appendLittleEndian(UInt64(header.count))
         data.append(contentsOf: header)
-        for tensorName in names {
-            let scalars = tensors[tensorName]!.scalars
-            #if _endian(little)
-            scalars.withUnsafeBytes { data.append(contentsOf: $0) }
-            #else
-            for value in scalars { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
-            #endif
-        }
+        for tensorName in names { data.appendLittleEndian(tensors[tensorName]!.scalars) }
         return data
     }
 }
@@ -91,6 +85,26 @@ enum SafetensorsDtype: String, CaseIterable {
     case bool = "BOOL", u8 = "U8", i8 = "I8", f8e5m2 = "F8_E5M2", f8e4m3 = "F8_E4M3"
     case i16 = "I16", u16 = "U16", f16 = "F16", bf16 = "BF16"
     case i32 = "I32", u32 = "U32", f32 = "F32", f64 = "F64", i64 = "I64", u64 = "U64"
+
+    /// How the elements are stored, for the dtypes that convert to Float32 (nil for the 8-bit floats).
+    var encoding: ScalarEncoding? {
+        switch self {
+        case .bool: return .bool
+        case .u8: return .uint8
+        case .i8: return .int8
+        case .i16: return .int16
+        case .u16: return .uint16
+        case .f16: return .float16
+        case .bf16: return .bfloat16
+        case .i32: return .int32
+        case .u32: return .uint32
+        case .f32: return .float32
+        case .f64: return .float64
+        case .i64: return .int64
+        case .u64: return .uint64
+        case .f8e5m2, .f8e4m3: return nil
+        }
+    }
 
     var size: Int {
         switch self {
@@ -113,13 +127,17 @@ private struct Entry {
 
 private struct Reader {
     let file: String
-    let bytes: UnsafeRawBufferPointer
+    let bytes: ByteView
 
     func fail(_ reason: SafetensorsError.Reason) -> SafetensorsError { SafetensorsError(file: file, reason: reason) }
 
+    /// A read the checks before it made safe, should it fail all the same: the reader's words, in this file's error.
+    func fail(_ error: ByteReadError) -> SafetensorsError { fail(.invalidHeader(error.description)) }
+
     func read() throws -> (tensors: [String: Tensor], metadata: [String: String]) {
         guard bytes.count >= 8 else { throw fail(.fileTooShort(size: bytes.count)) }
-        let length = UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self))
+        let length: UInt64
+        do { length = try bytes.integer(UInt64.self, at: 0, .littleEndian, "the header length") } catch { throw fail(error) }
         guard length <= UInt64(Safetensors.maximumHeaderLength) else {
             throw fail(.headerTooLarge(length: length, limit: Safetensors.maximumHeaderLength))
         }
@@ -127,7 +145,11 @@ private struct Reader {
             throw fail(.headerBeyondFile(length: length, available: bytes.count - 8))
         }
         let headerEnd = 8 + Int(length)
-        let headerBytes = UnsafeRawBufferPointer(rebasing: bytes[8..<headerEnd])
+        let headerBytes: ByteView, buffer: ByteView
+        do {
+            headerBytes = try bytes.slice(8..<headerEnd, "the header")
+            buffer = try bytes.slice(from: headerEnd, "the byte buffer")
+        } catch { throw fail(error) }
         guard headerBytes.first == UInt8(ascii: "{") else {
             throw fail(.invalidHeader("the header must start with '{'"))
         }
@@ -139,7 +161,6 @@ private struct Reader {
         }
         guard case let .object(members) = json else { throw fail(.invalidHeader("the header is not an object")) }
 
-        let buffer = UnsafeRawBufferPointer(rebasing: bytes[headerEnd...])
         var metadata: [String: String] = [:]
         var entries: [Entry] = []
         var seen = Set<String>()
@@ -157,7 +178,8 @@ private struct Reader {
 
         var tensors: [String: Tensor] = [:]
         for entry in entries {
-            let span = UnsafeRawBufferPointer(rebasing: buffer[entry.begin..<entry.end])
+            let span: ByteView
+            do { span = try buffer.slice(entry.begin..<entry.end, "tensor '\(entry.name)'") } catch { throw fail(error) }
             tensors[entry.name] = Tensor(shape: entry.shape, scalars: try convert(span, entry))
         }
         return (tensors, metadata)
@@ -253,58 +275,18 @@ private struct Reader {
         if position < bufferSize { throw fail(.uncoveredData(before: nil, begin: position, end: bufferSize)) }
     }
 
-    /// The span's elements as Float32 (little-endian in the file).
-    func convert(_ span: UnsafeRawBufferPointer, _ entry: Entry) throws -> [Float] {
-        let count = span.count / entry.dtype.size
-        func map<T: FixedWidthInteger>(_: T.Type, _ transform: (T) -> Float) -> [Float] {
-            (0..<count).map { transform(T(littleEndian: span.loadUnaligned(fromByteOffset: $0 * T.bitWidth / 8, as: T.self))) }
+    /// The span's elements as Float32 (little-endian in the file); BOOL bytes must be 0 or 1.
+    func convert(_ span: ByteView, _ entry: Entry) throws -> [Float] {
+        guard let encoding = entry.dtype.encoding else {
+            throw fail(.unsupportedDtype(tensor: entry.name, dtype: entry.dtype.rawValue))
         }
-        switch entry.dtype {
-        case .f32:
-            #if _endian(little)
-            return [Float](unsafeUninitializedCapacity: count) { destination, initialized in
-                UnsafeMutableRawBufferPointer(destination).copyMemory(from: span)
-                initialized = count
-            }
-            #else
-            return map(UInt32.self) { Float(bitPattern: $0) }
-            #endif
-        case .f64: return map(UInt64.self) { Float(Double(bitPattern: $0)) }
-        case .f16: return map(UInt16.self, Self.floatFromHalf)
-        case .bf16: return map(UInt16.self) { Float(bitPattern: UInt32($0) << 16) }
-        case .bool:
-            return try map(UInt8.self) { $0 == 0 ? 0 : 1 }.enumerated().map { index, value in
-                guard span[index] <= 1 else {
-                    throw fail(.invalidEntry(tensor: entry.name, problem: "BOOL element \(index) is \(span[index])"))
-                }
-                return value
-            }
-        case .u8: return map(UInt8.self) { Float($0) }
-        case .i8: return map(Int8.self) { Float($0) }
-        case .u16: return map(UInt16.self) { Float($0) }
-        case .i16: return map(Int16.self) { Float($0) }
-        case .u32: return map(UInt32.self) { Float($0) }
-        case .i32: return map(Int32.self) { Float($0) }
-        case .u64: return map(UInt64.self) { Float($0) }
-        case .i64: return map(Int64.self) { Float($0) }
-        case .f8e4m3, .f8e5m2: throw fail(.unsupportedDtype(tensor: entry.name, dtype: entry.dtype.rawValue))
+        if entry.dtype == .bool, let index = span.firstIndex(where: { $0 > 1 }) {
+            throw fail(.invalidEntry(tensor: entry.name, problem: "BOOL element \(index) is \(span[index])"))
         }
-    }
-
-    /// IEEE 754 binary16 → binary32, exact (subnormals, infinities and NaNs included).
-    static func floatFromHalf(_ bits: UInt16) -> Float {
-        let sign = UInt32(bits >> 15) << 31
-        let exponent = UInt32(bits >> 10) & 0x1F
-        let mantissa = UInt32(bits) & 0x3FF
-        switch exponent {
-        case 0:
-            // ±0 or a subnormal: mantissa · 2⁻²⁴.
-            let magnitude = Float(mantissa) * Float(sign: .plus, exponent: -24, significand: 1)
-            return sign == 0 ? magnitude : -magnitude
-        case 0x1F:
-            return Float(bitPattern: sign | 0x7F80_0000 | mantissa << 13)
-        default:
-            return Float(bitPattern: sign | (exponent + 112) << 23 | mantissa << 13)
+        do {
+            return try span.floats(as: encoding, "tensor '\(entry.name)'")
+        } catch {
+            throw fail(.invalidEntry(tensor: entry.name, problem: error.description))
         }
     }
 }
