@@ -138,30 +138,9 @@ enum Checkpoint {
         for name in tensors.keys.sorted() {
             let tensor = tensors[name]!
             crc.update(Array("\(name)\(tensor.shape)\u{0}".utf8))
-            tensor.scalars.withUnsafeBytes { crc.update($0) }
+            crc.update(tensor.scalars)
         }
         return String(format: "crc32:%08x", crc.value)
-    }
-
-    /// The IEEE CRC-32 (as zlib's `crc32`), a byte at a time from a 256-entry table.
-    struct CRC32 {
-        private static let table: [UInt32] = (0..<256).map { index in
-            var value = UInt32(index)
-            for _ in 0..<8 { value = value & 1 == 1 ? 0xEDB8_8320 ^ (value >> 1) : value >> 1 }
-            return value
-        }
-        private var state: UInt32 = 0xFFFF_FFFF
-
-        mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
-
-        mutating func update(_ bytes: UnsafeRawBufferPointer) {
-            let table = Self.table
-            var crc = state
-            for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
-            state = crc
-        }
-
-        var value: UInt32 { state ^ 0xFFFF_FFFF }
     }
 }
 

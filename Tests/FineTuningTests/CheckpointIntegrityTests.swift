@@ -23,12 +23,6 @@ import Testing
         try bytes.write(to: file)
     }
 
-    @Test func crc32MatchesZlib() {
-        var crc = Checkpoint.CRC32()
-        crc.update(Array("123456789".utf8))
-        #expect(crc.value == 0xCBF4_3926)   // the check value of CRC-32/ISO-HDLC, zlib.crc32(b"123456789")
-    }
-
     /// A flipped byte in the newest checkpoint is detected; the run falls back to the previous epoch's checkpoint
     /// and, the runs being reproducible, still ends with exactly the weights of an uninterrupted run.
     @Test func aFlippedByteFallsBackToThePreviousCheckpoint() throws {
