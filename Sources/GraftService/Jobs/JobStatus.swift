@@ -38,11 +38,6 @@ public enum JobStatus: String, CaseIterable, Sendable {
         allowedNext.contains(next)
     }
 
-    /// The states from which `next` may be entered, as SQL text (`'queued', 'running'`).
-    static func sqlList(of states: [JobStatus]) -> String {
-        states.map { "'\($0.rawValue)'" }.joined(separator: ", ")
-    }
-
     /// Every state that may move to `next`.
     static func predecessors(of next: JobStatus) -> [JobStatus] {
         allCases.filter { $0.canMove(to: next) }
