@@ -10,28 +10,13 @@ import Tensors
 ///     θ ← θ − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
 ///
 /// Kingma & Ba, "Adam: A Method for Stochastic Optimization" (ICLR 2015), https://arxiv.org/abs/1412.6980.
-public final class Adam: Optimizer {
-    public var learningRate: Float {
-        get { rule.learningRate }
-        set { rule.learningRate = newValue }
-    }
-    public var beta1: Float { rule.beta1 }
-    public var beta2: Float { rule.beta2 }
-    public var epsilon: Float { rule.epsilon }
-    public var weightDecay: Float { rule.weightDecay }
-
-    private var rule: AdaptiveMoments
-
+public final class Adam: AdaptiveMomentOptimizer {
     public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
                 weightDecay: Float = 0) {
-        rule = AdaptiveMoments(
+        super.init(rule: AdaptiveMoments(
             name: "Adam", learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
-            weightDecay: weightDecay, decoupled: false)
+            weightDecay: weightDecay, decoupled: false))
     }
-
-    public func step(_ parameters: [(key: String, parameter: Parameter)]) { rule.step(parameters) }
-    public func state() -> [String: Tensor] { rule.state() }
-    public func loadState(_ state: [String: Tensor]) throws { try rule.loadState(state) }
 }
 
 /// AdamW in PyTorch's formulation (`torch.optim.AdamW`): Adam whose weight decay shrinks the weights directly
@@ -40,7 +25,18 @@ public final class Adam: Optimizer {
 ///     θ ← θ·(1 − η·λ), then the Adam update with g = ∇.
 ///
 /// Loshchilov & Hutter, "Decoupled Weight Decay Regularization" (ICLR 2019), https://arxiv.org/abs/1711.05101.
-public final class AdamW: Optimizer {
+public final class AdamW: AdaptiveMomentOptimizer {
+    /// Defaults are PyTorch's, including weight decay 0.01.
+    public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+                weightDecay: Float = 1e-2) {
+        super.init(rule: AdaptiveMoments(
+            name: "AdamW", learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+            weightDecay: weightDecay, decoupled: true))
+    }
+}
+
+/// What Adam and AdamW share: their hyperparameters and the per-parameter rule that holds the moments.
+public class AdaptiveMomentOptimizer: Optimizer {
     public var learningRate: Float {
         get { rule.learningRate }
         set { rule.learningRate = newValue }
@@ -52,13 +48,7 @@ public final class AdamW: Optimizer {
 
     private var rule: AdaptiveMoments
 
-    /// Defaults are PyTorch's, including weight decay 0.01.
-    public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
-                weightDecay: Float = 1e-2) {
-        rule = AdaptiveMoments(
-            name: "AdamW", learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
-            weightDecay: weightDecay, decoupled: true)
-    }
+    init(rule: AdaptiveMoments) { self.rule = rule }
 
     public func step(_ parameters: [(key: String, parameter: Parameter)]) { rule.step(parameters) }
     public func state() -> [String: Tensor] { rule.state() }

@@ -28,15 +28,9 @@ public final class Memory {
     }
 
     /// A view of `base`'s buffer with another descriptor of the same byte size (plain reshapes).
-    public init(viewing base: Memory, as descriptor: MemoryDescriptor) throws {
+    public convenience init(viewing base: Memory, as descriptor: MemoryDescriptor) throws {
         precondition(base.descriptor.byteCount == descriptor.byteCount, "view \(descriptor) of \(base.descriptor)")
-        var memory: dnnl_memory_t?
-        var raw = descriptor.raw
-        try check(
-            dnnl_memory_create(&memory, &raw, cpuEngine, base.dataPointer), "memory view", "\(descriptor)")
-        self.handle = memory!
-        self.descriptor = descriptor
-        self.owner = base
+        try self.init(sharing: base, as: descriptor)
     }
 
     /// A memory over `base`'s buffer with a descriptor that addresses part of it (a sub-memory with an offset).
