@@ -55,6 +55,23 @@ import Testing
         }
     }
 
+    /// The reference path (issue 26) decodes every JPEG at full size, so the budget sees a baseline JPEG's full
+    /// size too; fast_jpeg brings the DCT scaling, and the same file, back within it.
+    @Test func referencePathCountsBaselineJPEGsAtFullSize() throws {
+        let spec = InputSpec(channels: 3, height: 224, width: 224, mean: [0, 0, 0], std: [1, 1, 1], cropFraction: 0.875)
+        let photo = TestImages.jpegHeaderBomb(width: 6000, height: 4000)  // 24 MP, a camera's size
+        let reference = spec.decodeOptions(maximumDecodedPixelCount: spec.decodedPixelBudget())
+        #expect(throws: ImageDataError.decodeBudgetExceeded(file: nil, width: 6000, height: 4000, limit: 16_000_000)) {
+            try ImageDecoder.decodedByteCount(photo, options: reference)
+        }
+        var fast = spec
+        fast.fastJPEG = true
+        let scaled = fast.decodeOptions(maximumDecodedPixelCount: fast.decodedPixelBudget())
+        #expect(try ImageDecoder.decodedByteCount(photo, options: scaled) == 1500 * 1000 * 3, "decoded at 2/8")
+        #expect(ImageDataError.decodeBudgetExceeded(file: "a.jpg", width: 6000, height: 4000, limit: 16_000_000)
+            .description.contains("fast_jpeg"), "the message says how to get a scaled decode")
+    }
+
     @Test func progressiveJPEGCountsAtFullSizeBecauseLibjpegBuffersItsCoefficients() throws {
         let pixels = TestImages.gradient(width: 2400, height: 1600, channels: 3)
         let progressive = TestImages.jpeg(pixels, quality: 80, progressive: true)
