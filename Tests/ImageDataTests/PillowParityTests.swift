@@ -98,7 +98,7 @@ import Testing
         let files = Set(Self.cases.compactMap(\.file))
         for kind in ["jpeg_baseline_420", "jpeg_progressive_420", "jpeg_baseline_444", "jpeg_grey", "jpeg_cmyk",
                      "png_rgb8", "png_rgba8", "png_grey8", "png_grey_alpha8", "png_palette", "png_palette_trns",
-                     "png_grey1", "png_grey4", "png_rgb16", "png_rgba16", "png_grey16", "png_grey_alpha16"] {
+                     "png_grey1", "png_grey4", "png_rgb8_interlaced", "png_rgb16", "png_rgba16", "png_grey16", "png_grey_alpha16"] {
             #expect(files.contains { $0.hasPrefix(kind + ".") }, "\(kind) missing")
         }
         let generated = Self.cases.compactMap(\.generated)

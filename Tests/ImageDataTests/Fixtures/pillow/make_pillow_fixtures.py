@@ -76,11 +76,22 @@ def pipeline(image, size, crop_fraction, mode):
 
 # MARK: - Photo-derived files in every kind
 
-def raw_png(path, width, height, bit_depth, colour_type, rows):
-    """A PNG written by hand (Pillow 9.4 cannot write 16-bit colour): rows of big-endian samples, filter 0."""
+def raw_png(path, width, height, bit_depth, colour_type, rows, interlaced=False):
+    """A PNG written by hand (Pillow 9.4 cannot write 16-bit colour or interlace): rows of big-endian samples,
+    filter 0; with `interlaced`, Adam7 (only for whole-byte samples)."""
     def chunk(kind, body):
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-    header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
+    header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 1 if interlaced else 0)
+    if interlaced:
+        step = len(rows[0]) // width  # bytes a pixel
+        passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+        scanlines = []
+        for x0, y0, dx, dy in passes:
+            if x0 >= width or y0 >= height:
+                continue
+            for y in range(y0, height, dy):
+                scanlines.append(b"".join(rows[y][x * step:(x + 1) * step] for x in range(x0, width, dx)))
+        rows = scanlines
     body = zlib.compress(b"".join(b"\x00" + row for row in rows), 9)
     with open(path, "wb") as f:
         f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b""))
@@ -159,7 +170,9 @@ def photo_files(photos):
     # 16-bit grey: Pillow reads mode I and clips to 0…255 on convert; small values keep some detail
     raw_png(os.path.join(HERE, "png_grey16.png"), 41, 29, 16, 0,
             [b"".join(struct.pack(">H", grey[y * 41 + x] * (1 + x % 3)) for x in range(41)) for y in range(29)])
-    names += ["png_grey4.png", "png_grey1.png", "png_rgb16.png", "png_rgba16.png", "png_grey_alpha16.png", "png_grey16.png"]
+    raw_png(os.path.join(HERE, "png_rgb8_interlaced.png"), 41, 29, 8, 2,
+            [small.tobytes()[y * 41 * 3:(y + 1) * 41 * 3] for y in range(29)], interlaced=True)
+    names += ["png_grey4.png", "png_grey1.png", "png_rgb8_interlaced.png", "png_rgb16.png", "png_rgba16.png", "png_grey_alpha16.png", "png_grey16.png"]
     return names
 
 
