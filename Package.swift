@@ -59,7 +59,7 @@ let package = Package(
 
         // MARK: - Benchmarks (bench/): side-by-side measurements, not part of the product
         .executableTarget(
-            name: "imagebench", dependencies: ["ImageData", "CTurboJPEG"], path: "bench/imagebench",
+            name: "imagebench", dependencies: ["ImageData", "FineTuning", "CTurboJPEG"], path: "bench/imagebench",
             swiftSettings: swiftSettings),
 
         // MARK: - Tests: one target per library target

@@ -50,7 +50,8 @@ public enum ImageDataError: Error, Equatable, Sendable, CustomStringConvertible 
                 + "(possible decompression bomb); downscale the image before uploading"
         case .decodeBudgetExceeded(let file, let width, let height, let limit):
             return "\(name(file)) needs \(width)×\(height) pixels to decode even at its smallest scale, more than "
-                + "the \(limit) allowed here; downscale it (or send a baseline JPEG, which decodes scaled down)"
+                + "the \(limit) allowed here; downscale it (a model whose input spec sets \"fast_jpeg\" decodes "
+                + "baseline JPEGs scaled down)"
         case .io(let path, let reason):
             return "cannot access '\(path)': \(reason)"
         case .insufficientSpace(let archive, let path, let needed, let available):

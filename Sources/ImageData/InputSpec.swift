@@ -1,5 +1,5 @@
 /// The image side of a model's input spec (`Tensors.InputSpec`): its validation as image data reports it, and the
-/// decode options that fetch no more pixels than the input needs.
+/// decode options of its path: the reference (full) decode, or DCT-scaled JPEGs with `fast_jpeg`.
 import Foundation
 import Tensors
 
@@ -10,21 +10,22 @@ extension InputSpec {
         if !found.isEmpty { throw ImageDataError.invalidDataset(reason: "input spec: " + found.joined(separator: "; ")) }
     }
 
-    /// Decode options that ask for this spec's channels and let JPEGs be downscaled in the DCT domain while the
-    /// decoded image keeps `reducingGap` times the pixels the input needs along each side. DCT scaling is coarse
-    /// (on scikit-learn's china.jpg, decoding at 5/8 for a 224 crop left a mean error of 2.7 levels against a full
-    /// decode, 0.13 at full size); the antialiased resize after it does the fine part. 2 is what Pillow's
-    /// `thumbnail` uses.
+    /// Decode options for this spec. By default, the reference decode: full size, libjpeg's accurate integer IDCT
+    /// and fancy upsampling (TurboJPEG's defaults, which are Pillow's), the file's own channels (grey stays grey,
+    /// the rest RGB; ``prepare(_:)`` converts as Pillow's `convert` does). With ``fastJPEG``, JPEGs are downscaled
+    /// in the DCT domain while the decoded image keeps `reducingGap` times the pixels the input needs along each side
+    /// (2 is what Pillow's `thumbnail` uses) — coarse: on scikit-learn's china.jpg, decoding at 5/8 for a 224 crop
+    /// left a mean error of 2.7 levels against a full decode; the resize after it does the fine part.
     ///
     /// Prediction paths pass `maximumDecodedPixelCount: decodedPixelBudget()`, so that an image far larger than
-    /// the model can use, and which cannot be scaled down while decoding (PNG, progressive JPEG), is refused
-    /// from its header instead of costing hundreds of megabytes. Training leaves it `nil`: its images were
-    /// validated against the pixel cap when the dataset was registered, and refusing them mid-run would fail
-    /// the job.
+    /// the model can use, and which is not scaled down while decoding (PNG, progressive JPEG, any JPEG on the
+    /// reference path), is refused from its header instead of costing hundreds of megabytes. Training leaves it
+    /// `nil`: its images were validated against the pixel cap when the dataset was registered, and refusing them
+    /// mid-run would fail the job.
     public func decodeOptions(maximumPixelCount: Int = DecodeOptions.defaultMaximumPixelCount,
                               reducingGap: Double = 2, maximumDecodedPixelCount: Int? = nil) -> DecodeOptions {
-        DecodeOptions(channels: channels, maximumPixelCount: maximumPixelCount,
-                      minimumSize: minimumDecodeSize(reducingGap: reducingGap),
+        DecodeOptions(maximumPixelCount: maximumPixelCount,
+                      minimumSize: fastJPEG ? minimumDecodeSize(reducingGap: reducingGap) : nil,
                       maximumDecodedPixelCount: maximumDecodedPixelCount.map { min($0, maximumPixelCount) })
     }
 

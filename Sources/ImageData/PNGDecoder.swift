@@ -1,12 +1,14 @@
-/// PNG decoding through libpng's simplified `png_image` API, which converts 8/16-bit, grey, palette and
-/// alpha to the format asked for and reports errors without longjmp into Swift frames.
+/// PNG decoding through libpng: the simplified `png_image` API reads the header and checks the file, the CPNG shim
+/// reads the samples as stored (see PNGSamples.swift); neither longjmps into Swift frames.
 import CPNG
 import Foundation
 
-/// Decodes PNG bytes to 8-bit grey or RGB, upright per an `eXIf` orientation; transparent pixels are composited
-/// over white.
+/// Decodes PNG bytes to 8-bit grey or RGB, upright per an `eXIf` orientation, with the pixels Pillow 9.4's
+/// `Image.open(...).convert("RGB")` (or `"L"`) gives, so that predictions agree with a torchvision pipeline: alpha is
+/// dropped, not composited; 16-bit colour keeps the high byte; 16-bit grey is clipped to 0…255 (Pillow reads it as
+/// 32-bit integers); no gamma correction (see ``PNGSampleLayout``).
 /// libpng keeps the address of the `png_image` as its error context, so the struct lives on the heap and never
-/// moves between `begin_read` and `finish_read`.
+/// moves before it is freed.
 enum PNGDecoder {
     static func header(_ bytes: UnsafeRawBufferPointer, fileName: String?) throws -> ImageHeader {
         let image = try begin(bytes, fileName: fileName)
@@ -18,13 +20,20 @@ enum PNGDecoder {
             format: .png, width: swaps ? height : width, height: swaps ? width : height, channels: isColor ? 3 : 1)
     }
 
-    /// Output buffer, the rotated copy and libpng's row buffer (at most 8 bytes a pixel: 16-bit RGBA).
+    /// The samples as stored (up to 8 bytes a pixel: 16-bit RGBA) and their row pointers, Pillow's grey or RGB image
+    /// made from them, the conversion to the channels asked for, the rotated copy, and libpng's row buffer.
     static func decodedByteCount(_ bytes: UnsafeRawBufferPointer, fileName: String?, options: DecodeOptions) throws -> Int {
         let image = try begin(bytes, fileName: fileName)
         defer { release(image) }
         let (width, height, channels) = try plan(image, fileName: fileName, options: options)
+        let format = image.pointee.format
+        let colours = format & UInt32(PNG_FORMAT_FLAG_COLOR) != 0 ? 3 : 1
+        let components = colours + (format & UInt32(PNG_FORMAT_FLAG_ALPHA) != 0 ? 1 : 0)
+        let sampleBytes = format & UInt32(PNG_FORMAT_FLAG_LINEAR) != 0 ? 2 : 1  // the simplified API's mark of 16 bits
+        let pixels = width * height
         let rotates = options.appliesOrientation && Orientation.fromPNG(bytes) != .topLeft
-        return width * height * channels * (rotates ? 2 : 1) + width * 8
+        return pixels * components * sampleBytes + height * 8 + pixels * colours
+            + (channels == colours ? 0 : pixels * channels) + (rotates ? pixels * channels : 0) + width * 8
     }
 
     /// Size and output channels, once the pixel cap and the decode budget (PNG cannot scale) allow them.
@@ -41,15 +50,9 @@ enum PNGDecoder {
     static func decode(_ bytes: UnsafeRawBufferPointer, fileName: String?, options: DecodeOptions) throws -> ByteImage {
         let image = try begin(bytes, fileName: fileName)
         defer { release(image) }
-        let (width, height, channels) = try plan(image, fileName: fileName, options: options)
-        image.pointee.format = channels == 3 ? UInt32(PNG_FORMAT_RGB) : UInt32(PNG_FORMAT_GRAY)
-        // With a NULL background libpng composites alpha onto the buffer's contents: start from white.
-        var pixels = [UInt8](repeating: 255, count: width * height * channels)
-        let ok = pixels.withUnsafeMutableBytes { buffer in
-            png_image_finish_read(image, nil, buffer.baseAddress, Int32(width * channels), nil)
-        }
-        if ok == 0 { throw failure(image, fileName: fileName) }
-        let decoded = ByteImage(width: width, height: height, channels: channels, pixels: pixels)
+        let (_, _, channels) = try plan(image, fileName: fileName, options: options)
+        let stored = try decodePillowImage(bytes, maximumPixelCount: options.maximumPixelCount, fileName: fileName)
+        let decoded = stored.converted(toChannels: channels)
         let orientation = options.appliesOrientation ? Orientation.fromPNG(bytes) : .topLeft
         return orientation == .topLeft ? decoded : decoded.applying(orientation)
     }
@@ -77,6 +80,11 @@ enum PNGDecoder {
         let message = withUnsafeBytes(of: &copy) { raw in
             String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
         }
+        return error(message: message, fileName: fileName)
+    }
+
+    /// libpng's message as truncated or corrupt.
+    static func error(message: String, fileName: String?) -> ImageDataError {
         let lowered = message.lowercased()
         if lowered.contains("eof") || lowered.contains("truncat") || lowered.contains("not enough")
             || lowered.contains("too short") || lowered.contains("read beyond end")

@@ -1,41 +1,69 @@
-/// Deterministic preprocessing: channel conversion, resize per the input spec's policy, and normalisation to
-/// Float CHW and N×C×H×W batches.
+/// Deterministic preprocessing, torchvision's evaluation transform to the level: channel conversion, resize and
+/// centre crop per the input spec's policy, and normalisation to Float CHW and N×C×H×W batches.
 /// `normalize(_:into:)` takes an unsafe buffer so batches fill in place without a copy per image; safe callers use
 /// the `inout [Float]` form.
 import Foundation
 import Tensors
 
+/// How the reference pipeline brings an image of some size to the input: resize the whole image to
+/// `resizedWidth` × `resizedHeight`, then keep the integer rectangle at (`cropX`, `cropY`) of the input's size.
+public struct ResizePlan: Equatable, Sendable {
+    public var resizedWidth: Int
+    public var resizedHeight: Int
+    public var cropX: Int
+    public var cropY: Int
+}
+
 extension InputSpec {
-    /// The region of a `width` × `height` image that this spec's resize policy maps onto the input: the whole
-    /// image for `.stretch`, the centred rectangle of the input's aspect ratio for `.shorterSideThenCenterCrop`;
-    /// then the centred `cropFraction` of that (not for `.none`, whose images are already the input).
-    public func cropBox(forImageWidth width: Int, height: Int) -> CropBox {
-        var cropWidth = Double(width), cropHeight = Double(height)
+    /// torchvision's evaluation transform for this spec, `Resize(floor(size / crop_fraction))` then
+    /// `CenterCrop(size)`, as timm builds it from a crop fraction:
+    /// - `.shorterSideThenCenterCrop`: the side that binds goes to `floor(side / crop_fraction)` and the other to
+    ///   `int(that · other / binding)` (torchvision's `Resize(int)`: for a square input, the shorter side);
+    /// - `.stretch`: both sides to `floor(side / crop_fraction)` (`Resize((h, w))`);
+    /// - `.none`: the image as it is when it has the input size, stretched to it otherwise;
+    /// then the centre crop at `int(round((resized − size) / 2))`, Python's round half to even.
+    public func resizePlan(forImageWidth imageWidth: Int, height imageHeight: Int) -> ResizePlan {
+        precondition(imageWidth > 0 && imageHeight > 0, "empty image")
+        let fraction = resize == .none ? 1 : cropFraction
+        let targetWidth = Int((Double(width) / fraction).rounded(.down))
+        let targetHeight = Int((Double(height) / fraction).rounded(.down))
+        var resizedWidth = targetWidth, resizedHeight = targetHeight
         switch resize {
-        case .none:
-            return .whole(width: width, height: height)
-        case .stretch:
+        case .none, .stretch:
             break
         case .shorterSideThenCenterCrop:
-            // Scale s makes the shorter side fit: s = max(W / w, H / h); the crop is W / s × H / s.
-            let scale = max(Double(self.width) / Double(width), Double(self.height) / Double(height))
-            cropWidth = min(Double(self.width) / scale, Double(width))
-            cropHeight = min(Double(self.height) / scale, Double(height))
+            // The width binds when targetWidth / imageWidth ≥ targetHeight / imageHeight. Integer division equals
+            // Python's int(a / b) here: a float quotient of integers below 2⁵³ never rounds across an integer.
+            if targetWidth * imageHeight >= targetHeight * imageWidth {
+                resizedHeight = targetWidth * imageHeight / imageWidth
+            } else {
+                resizedWidth = targetHeight * imageWidth / imageHeight
+            }
         }
-        if cropFraction == 1 && cropWidth == Double(width) && cropHeight == Double(height) {
-            return .whole(width: width, height: height)
-        }
-        cropWidth *= cropFraction
-        cropHeight *= cropFraction
-        return CropBox(x: (Double(width) - cropWidth) / 2, y: (Double(height) - cropHeight) / 2,
-                       width: cropWidth, height: cropHeight)
+        func offset(_ resized: Int, _ size: Int) -> Int { Int((Double(resized - size) / 2).rounded(.toNearestOrEven)) }
+        return ResizePlan(resizedWidth: resizedWidth, resizedHeight: resizedHeight,
+                          cropX: offset(resizedWidth, width), cropY: offset(resizedHeight, height))
     }
 
-    /// The image converted to this spec's channels and resized to height × width (8-bit, HWC). Resizing and
-    /// centre cropping happen in one pass: the crop box is resampled straight to the output.
+    /// The part of a `width` × `height` image that ``prepare(_:)`` keeps, in source coordinates (fractional):
+    /// the centre crop of ``resizePlan(forImageWidth:height:)`` mapped back through its resize.
+    public func cropBox(forImageWidth imageWidth: Int, height imageHeight: Int) -> CropBox {
+        let plan = resizePlan(forImageWidth: imageWidth, height: imageHeight)
+        let scaleX = Double(imageWidth) / Double(plan.resizedWidth)
+        let scaleY = Double(imageHeight) / Double(plan.resizedHeight)
+        return CropBox(x: Double(plan.cropX) * scaleX, y: Double(plan.cropY) * scaleY,
+                       width: Double(width) * scaleX, height: Double(height) * scaleY)
+    }
+
+    /// The image converted to this spec's channels (Pillow's `convert`), resized and centre-cropped per
+    /// ``resizePlan(forImageWidth:height:)`` with Pillow's BILINEAR resampling: torchvision's evaluation transform
+    /// to the level. Only the kept rectangle of the resize is computed.
     public func prepare(_ image: ByteImage) -> ByteImage {
         let converted = image.converted(toChannels: channels)
-        return converted.resized(width: width, height: height, box: cropBox(forImageWidth: image.width, height: image.height))
+        let plan = resizePlan(forImageWidth: image.width, height: image.height)
+        return converted.resized(
+            width: plan.resizedWidth, height: plan.resizedHeight,
+            keeping: plan.cropX..<(plan.cropX + width), rows: plan.cropY..<(plan.cropY + height))
     }
 
     /// Writes `image` (already height × width × channels) normalised into `destination` as C×H×W:

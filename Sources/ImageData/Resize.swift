@@ -1,6 +1,9 @@
-/// Antialiased resampling: a separable triangle (bilinear) filter whose support widens with the downscale
-/// factor, so that shrinking a 4000-px photo averages every source pixel instead of aliasing (the scheme of
-/// Pillow's `resize(..., BILINEAR)`, written anew here).
+/// Antialiased resampling exactly as Pillow 9.4's `Image.resize(size, Image.BILINEAR, box)` computes it (written
+/// anew from its algorithm in `libImaging/Resample.c`): a separable triangle filter whose support widens with the
+/// downscale factor, coefficients computed in double, normalised, then rounded to 22-bit fixed point; a horizontal
+/// pass over the rows the vertical pass needs, rounded and clipped to 8 bits, then the vertical pass; a pass whose
+/// size and box do not change is skipped. Integer sums make the result independent of summation order, so the
+/// output equals Pillow's to the level.
 /// Unsafe pointers here, outside Tensors, by design: the per-pixel filter loops run on every image of every request
 /// and epoch, and checked indexing keeps them from vectorising.
 import Foundation
@@ -27,142 +30,184 @@ public struct CropBox: Equatable, Sendable, Codable {
 
 /// Filter taps for one axis: output i reads `counts[i]` inputs from `starts[i]`, weights at `i * stride`.
 struct ResampleTaps {
+    /// Pillow's `PRECISION_BITS` (32 − 8 − 2): 8 bits of result and 2 of headroom in an `int`.
+    static let precisionBits: Int32 = 22
+
     var starts: [Int]
     var counts: [Int]
-    var weights: [Float]
+    /// Fixed-point weights, `1 << precisionBits` meaning 1.
+    var weights: [Int32]
     var stride: Int
 
-    /// Triangle filter taps mapping the span [boxStart, boxStart + boxLength) of `inputSize` samples onto
-    /// `outputSize` samples. Support is 1 input pixel when enlarging and `scale` pixels when shrinking.
-    init(inputSize: Int, outputSize: Int, boxStart: Double, boxLength: Double) {
-        precondition(inputSize > 0 && outputSize > 0 && boxLength > 0, "empty resample range")
-        let scale = boxLength / Double(outputSize)
+    /// Pillow's `precompute_coeffs` and `normalize_coeffs_8bpc` for the bilinear filter (support 1): the span
+    /// [boxStart, boxEnd) of `inputSize` samples onto `outputSize` samples. The box edges are single precision,
+    /// as Pillow's `float box[4]` holds them, and their difference is taken in single precision too.
+    init(inputSize: Int, outputSize: Int, boxStart: Float, boxEnd: Float) {
+        precondition(inputSize > 0 && outputSize > 0 && boxEnd > boxStart, "empty resample range")
+        let scale = Double(boxEnd - boxStart) / Double(outputSize)
         let filterScale = max(scale, 1)
-        let support = filterScale  // the triangle's radius is 1, widened by the downscale factor
+        let support = 1.0 * filterScale
+        let inverse = 1.0 / filterScale
         stride = Int(support.rounded(.up)) * 2 + 1
         starts = [Int](repeating: 0, count: outputSize)
         counts = [Int](repeating: 0, count: outputSize)
-        weights = [Float](repeating: 0, count: outputSize * stride)
+        weights = [Int32](repeating: 0, count: outputSize * stride)
         var taps = [Double](repeating: 0, count: stride)
         for i in 0..<outputSize {
-            let center = boxStart + (Double(i) + 0.5) * scale
-            let first = max(Int((center - support).rounded(.down)), 0)
-            let end = min(Int((center + support).rounded(.up)), inputSize)
+            let center = Double(boxStart) + (Double(i) + 0.5) * scale
+            // C's (int) truncates toward zero: Int(_:) does the same.
+            let first = max(Int(center - support + 0.5), 0)
+            let count = min(Int(center + support + 0.5), inputSize) - first
             var total = 0.0
-            var count = 0
-            for j in first..<max(end, first) where count < stride {
-                // Distance from the filter centre to the centre of input pixel j, in filter units.
-                let t = abs((Double(j) + 0.5 - center) / filterScale)
-                let w = max(0, 1 - t)
-                taps[count] = w
-                total += w
-                count += 1
+            for k in 0..<max(count, 0) {
+                let t = abs((Double(k + first) - center + 0.5) * inverse)
+                taps[k] = t < 1 ? 1 - t : 0
+                total += taps[k]
             }
-            if total == 0 {  // a box entirely outside the image: take the nearest edge pixel
-                starts[i] = min(max(Int(center), 0), inputSize - 1)
-                counts[i] = 1
-                weights[i * stride] = 1
-                continue
+            starts[i] = first
+            counts[i] = max(count, 0)
+            let one = Double(1 << Self.precisionBits)
+            for k in 0..<max(count, 0) {
+                let normalised = total != 0 ? taps[k] / total : taps[k]
+                weights[i * stride + k] = Int32(0.5 + normalised * one)  // weights are ≥ 0: Pillow's positive branch
             }
-            // Trim zero-weight taps at both ends so loops touch only contributing pixels.
-            var lo = 0, hi = count
-            while lo < hi - 1 && taps[lo] == 0 { lo += 1 }
-            while hi - 1 > lo && taps[hi - 1] == 0 { hi -= 1 }
-            starts[i] = first + lo
-            counts[i] = hi - lo
-            for k in lo..<hi { weights[i * stride + k - lo] = Float(taps[k] / total) }
         }
+    }
+
+    /// The input span `starts.min ..< (starts + counts).max` that the outputs in `outputs` read.
+    func inputSpan(of outputs: Range<Int>) -> Range<Int> {
+        let first = outputs.map { starts[$0] }.min()!
+        let end = outputs.map { starts[$0] + counts[$0] }.max()!
+        return first..<max(end, first)
     }
 }
 
 extension Image where Pixel == UInt8 {
     /// The part of the image inside `box` (the whole image by default) resampled to `width` × `height` with
-    /// the antialiased triangle filter. Components are accumulated in Float and rounded once.
+    /// Pillow's BILINEAR filter, equal to Pillow's `resize((width, height), BILINEAR, box)`.
     public func resized(width outWidth: Int, height outHeight: Int, box: CropBox? = nil) -> ByteImage {
-        precondition(outWidth > 0 && outHeight > 0, "resize target must be positive, got \(outWidth)×\(outHeight)")
-        precondition(width > 0 && height > 0, "cannot resize an empty image")
-        let box = box ?? .whole(width: width, height: height)
-        if box == .whole(width: width, height: height) && outWidth == width && outHeight == height { return self }
-        let columns = ResampleTaps(inputSize: width, outputSize: outWidth, boxStart: box.x, boxLength: box.width)
-        let rows = ResampleTaps(inputSize: height, outputSize: outHeight, boxStart: box.y, boxLength: box.height)
-        let c = channels
-        // Only the source rows that some output row reads go through the horizontal pass.
-        let firstRow = rows.starts.min()!
-        let lastRow = zip(rows.starts, rows.counts).map { $0 + $1 }.max()!
-        let rowLength = outWidth * c
-        // Both buffers are written in full by the passes below, so they start uninitialised (no memset).
-        var intermediate = [Float](unsafeUninitializedCapacity: (lastRow - firstRow) * rowLength) { $1 = $0.count }
-        var output = [UInt8](unsafeUninitializedCapacity: outHeight * rowLength) { $1 = $0.count }
-
-        pixels.withUnsafeBufferPointer { source in
-            intermediate.withUnsafeMutableBufferPointer { middle in
-                columns.weights.withUnsafeBufferPointer { weights in
-                    columns.starts.withUnsafeBufferPointer { starts in
-                        columns.counts.withUnsafeBufferPointer { counts in
-                            for y in firstRow..<lastRow {
-                                let input = source.baseAddress! + y * width * c
-                                let row = middle.baseAddress! + (y - firstRow) * rowLength
-                                Self.horizontalPass(
-                                    input, row, starts.baseAddress!, counts.baseAddress!, weights.baseAddress!,
-                                    columns.stride, outWidth, c)
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        intermediate.withUnsafeBufferPointer { middle in
-            output.withUnsafeMutableBufferPointer { out in
-                rows.weights.withUnsafeBufferPointer { weights in
-                    var accumulator = [Float](repeating: 0, count: rowLength)
-                    accumulator.withUnsafeMutableBufferPointer { acc in
-                        for y in 0..<outHeight {
-                            for i in 0..<rowLength { acc[i] = 0 }
-                            let taps = weights.baseAddress! + y * rows.stride
-                            for k in 0..<rows.counts[y] {
-                                let w = taps[k]
-                                let row = middle.baseAddress! + (rows.starts[y] + k - firstRow) * rowLength
-                                for i in 0..<rowLength { acc[i] += w * row[i] }  // vectorises
-                            }
-                            let target = out.baseAddress! + y * rowLength
-                            for i in 0..<rowLength { target[i] = UInt8(min(max(acc[i] + 0.5, 0), 255)) }
-                        }
-                    }
-                }
-            }
-        }
-        return ByteImage(width: outWidth, height: outHeight, channels: c, pixels: output)
+        resized(width: outWidth, height: outHeight, box: box, keeping: 0..<outWidth, rows: 0..<outHeight)
     }
 
-    /// One source row (`width × c` bytes) filtered into one intermediate row (`outWidth × c` floats).
-    @inline(__always)
-    private static func horizontalPass(
-        _ input: UnsafePointer<UInt8>, _ row: UnsafeMutablePointer<Float>, _ starts: UnsafePointer<Int>,
-        _ counts: UnsafePointer<Int>, _ weights: UnsafePointer<Float>, _ stride: Int, _ outWidth: Int, _ c: Int
-    ) {
-        if c == 3 {
-            for x in 0..<outWidth {
-                let w = weights + x * stride
-                var p = input + starts[x] * 3
-                var r: Float = 0, g: Float = 0, b: Float = 0
-                for k in 0..<counts[x] {
-                    r += w[k] * Float(p[0])
-                    g += w[k] * Float(p[1])
-                    b += w[k] * Float(p[2])
-                    p += 3
-                }
-                row[3 * x] = r
-                row[3 * x + 1] = g
-                row[3 * x + 2] = b
-            }
+    /// Only the columns `columns` and rows `rows` of that resize (an integer crop of it), computed without the rest:
+    /// each output pixel depends only on its own coordinates, so the crop equals the crop of the whole resize.
+    public func resized(
+        width outWidth: Int, height outHeight: Int, box: CropBox? = nil, keeping columns: Range<Int>, rows: Range<Int>
+    ) -> ByteImage {
+        precondition(outWidth > 0 && outHeight > 0, "resize target must be positive, got \(outWidth)×\(outHeight)")
+        precondition(width > 0 && height > 0, "cannot resize an empty image")
+        precondition(columns.lowerBound >= 0 && columns.upperBound <= outWidth && !columns.isEmpty
+            && rows.lowerBound >= 0 && rows.upperBound <= outHeight && !rows.isEmpty, "crop outside the resized image")
+        let box = box ?? .whole(width: width, height: height)
+        let x0 = Float(box.x), x1 = Float(box.x + box.width), y0 = Float(box.y), y1 = Float(box.y + box.height)
+        precondition(x0 >= 0 && y0 >= 0 && x1 <= Float(width) && y1 <= Float(height) && x1 > x0 && y1 > y0,
+                     "box \(box) is not inside the \(width)×\(height) image")
+        // Pillow's test compares the box's right edge with the output size; equal sizes make it the input's.
+        let needsHorizontal = outWidth != width || x0 != 0 || x1 != Float(outWidth)
+        let needsVertical = outHeight != height || y0 != 0 || y1 != Float(outHeight)
+        let c = channels
+        if !needsHorizontal && !needsVertical { return cropped(columns: columns, rows: rows) }
+
+        let rowTaps = ResampleTaps(inputSize: height, outputSize: outHeight, boxStart: y0, boxEnd: y1)
+        // The rows the vertical pass reads (all of the kept rows when it is skipped).
+        let sourceRows = needsVertical ? rowTaps.inputSpan(of: rows) : rows
+        let middle: ByteImage
+        if needsHorizontal {
+            let columnTaps = ResampleTaps(inputSize: width, outputSize: outWidth, boxStart: x0, boxEnd: x1)
+            middle = horizontalPass(columnTaps, columns: columns, rows: sourceRows)
         } else {
-            for x in 0..<outWidth {
-                let w = weights + x * stride
-                let p = input + starts[x]
-                var v: Float = 0
-                for k in 0..<counts[x] { v += w[k] * Float(p[k]) }
-                row[x] = v
+            middle = cropped(columns: columns, rows: sourceRows)
+        }
+        guard needsVertical else { return middle }
+
+        let rowLength = columns.count * c
+        let first = sourceRows.lowerBound
+        var output = [UInt8](unsafeUninitializedCapacity: rows.count * rowLength) { $1 = $0.count }
+        let half: Int32 = 1 << (ResampleTaps.precisionBits - 1)
+        middle.pixels.withUnsafeBufferPointer { source in
+            output.withUnsafeMutableBufferPointer { out in
+                rowTaps.weights.withUnsafeBufferPointer { weights in
+                    var accumulator = [Int32](repeating: 0, count: rowLength)
+                    accumulator.withUnsafeMutableBufferPointer { acc in
+                        for (index, y) in rows.enumerated() {
+                            for i in 0..<rowLength { acc[i] = half }
+                            let taps = weights.baseAddress! + y * rowTaps.stride
+                            for k in 0..<rowTaps.counts[y] {
+                                let w = taps[k]
+                                let row = source.baseAddress! + (rowTaps.starts[y] + k - first) * rowLength
+                                for i in 0..<rowLength { acc[i] &+= Int32(row[i]) &* w }  // vectorises
+                            }
+                            let target = out.baseAddress! + index * rowLength
+                            for i in 0..<rowLength { target[i] = Self.clip8(acc[i]) }
+                        }
+                    }
+                }
             }
         }
+        return ByteImage(width: columns.count, height: rows.count, channels: c, pixels: output)
+    }
+
+    /// Pillow's `clip8`: the sum shifted out of fixed point, clamped to 0…255.
+    @inline(__always)
+    static func clip8(_ sum: Int32) -> UInt8 {
+        let value = sum >> ResampleTaps.precisionBits
+        return UInt8(truncatingIfNeeded: value < 0 ? 0 : (value > 255 ? 255 : value))
+    }
+
+    /// The integer rectangle `columns` × `rows` of the image.
+    func cropped(columns: Range<Int>, rows: Range<Int>) -> ByteImage {
+        if columns == 0..<width && rows == 0..<height { return self }
+        let c = channels, rowLength = columns.count * c
+        var output = [UInt8]()
+        output.reserveCapacity(rows.count * rowLength)
+        for y in rows {
+            let start = (y * width + columns.lowerBound) * c
+            output.append(contentsOf: pixels[start..<(start + rowLength)])
+        }
+        return ByteImage(width: columns.count, height: rows.count, channels: c, pixels: output)
+    }
+
+    /// The horizontal pass of source rows `rows`, for output columns `columns` only: a `columns.count` ×
+    /// `rows.count` image, each component rounded and clipped to 8 bits as Pillow's intermediate image is.
+    private func horizontalPass(_ taps: ResampleTaps, columns: Range<Int>, rows: Range<Int>) -> ByteImage {
+        let c = channels, rowLength = columns.count * c
+        var output = [UInt8](unsafeUninitializedCapacity: rows.count * rowLength) { $1 = $0.count }
+        let half: Int32 = 1 << (ResampleTaps.precisionBits - 1)
+        pixels.withUnsafeBufferPointer { source in
+            output.withUnsafeMutableBufferPointer { out in
+                taps.weights.withUnsafeBufferPointer { weights in
+                    taps.starts.withUnsafeBufferPointer { starts in
+                        taps.counts.withUnsafeBufferPointer { counts in
+                            for (index, y) in rows.enumerated() {
+                                let input = source.baseAddress! + y * width * c
+                                let row = out.baseAddress! + index * rowLength
+                                for (slot, x) in columns.enumerated() {
+                                    let w = weights.baseAddress! + x * taps.stride
+                                    if c == 3 {
+                                        var p = input + starts[x] * 3
+                                        var r = half, g = half, b = half
+                                        for k in 0..<counts[x] {
+                                            r &+= Int32(p[0]) &* w[k]
+                                            g &+= Int32(p[1]) &* w[k]
+                                            b &+= Int32(p[2]) &* w[k]
+                                            p += 3
+                                        }
+                                        row[3 * slot] = Self.clip8(r)
+                                        row[3 * slot + 1] = Self.clip8(g)
+                                        row[3 * slot + 2] = Self.clip8(b)
+                                    } else {
+                                        let p = input + starts[x]
+                                        var v = half
+                                        for k in 0..<counts[x] { v &+= Int32(p[k]) &* w[k] }
+                                        row[slot] = Self.clip8(v)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return ByteImage(width: columns.count, height: rows.count, channels: c, pixels: output)
     }
 }

@@ -20,7 +20,9 @@ import Testing
         #expect(expected.description.contains("10950×10950") && expected.description.contains("16000000"))
         // Without the budget the same bytes get past the header and into libpng, which allocates the 360 MB
         // buffer and then finds the pixel data missing: a different error, so the refusal above came first.
-        #expect(try ImageDecoder.decodedByteCount(Self.bigPNG, options: DecodeOptions()) == 10_950 * 10_950 * 3 + 10_950 * 8)
+        // (the samples as stored and Pillow's RGB image made from them, 3 bytes a pixel each, row pointers, row buffer)
+        #expect(try ImageDecoder.decodedByteCount(Self.bigPNG, options: DecodeOptions())
+            == 10_950 * 10_950 * 6 + 10_950 * 8 + 10_950 * 8)
     }
 
     @Test func aModelsPredictionBudgetRefusesThePNG() throws {
@@ -35,7 +37,7 @@ import Testing
         }
         // A 4K screenshot still fits.
         let screenshot = TestImages.pngHeaderBomb(width: 3840, height: 2160)
-        #expect(try ImageDecoder.decodedByteCount(screenshot, options: options) == 3840 * 2160 * 3 + 3840 * 8)
+        #expect(try ImageDecoder.decodedByteCount(screenshot, options: options) == 3840 * 2160 * 6 + 2160 * 8 + 3840 * 8)
     }
 
     @Test func largeBaselineJPEGDecodesScaledWithinTheBudget() throws {
@@ -51,6 +53,23 @@ import Testing
         #expect(throws: ImageDataError.decodeBudgetExceeded(file: nil, width: 2400, height: 1600, limit: 1_000_000)) {
             try ImageDecoder.decode(photo, options: DecodeOptions(maximumDecodedPixelCount: 1_000_000))
         }
+    }
+
+    /// The reference path (issue 26) decodes every JPEG at full size, so the budget sees a baseline JPEG's full
+    /// size too; fast_jpeg brings the DCT scaling, and the same file, back within it.
+    @Test func referencePathCountsBaselineJPEGsAtFullSize() throws {
+        let spec = InputSpec(channels: 3, height: 224, width: 224, mean: [0, 0, 0], std: [1, 1, 1], cropFraction: 0.875)
+        let photo = TestImages.jpegHeaderBomb(width: 6000, height: 4000)  // 24 MP, a camera's size
+        let reference = spec.decodeOptions(maximumDecodedPixelCount: spec.decodedPixelBudget())
+        #expect(throws: ImageDataError.decodeBudgetExceeded(file: nil, width: 6000, height: 4000, limit: 16_000_000)) {
+            try ImageDecoder.decodedByteCount(photo, options: reference)
+        }
+        var fast = spec
+        fast.fastJPEG = true
+        let scaled = fast.decodeOptions(maximumDecodedPixelCount: fast.decodedPixelBudget())
+        #expect(try ImageDecoder.decodedByteCount(photo, options: scaled) == 1500 * 1000 * 3, "decoded at 2/8")
+        #expect(ImageDataError.decodeBudgetExceeded(file: "a.jpg", width: 6000, height: 4000, limit: 16_000_000)
+            .description.contains("fast_jpeg"), "the message says how to get a scaled decode")
     }
 
     @Test func progressiveJPEGCountsAtFullSizeBecauseLibjpegBuffersItsCoefficients() throws {

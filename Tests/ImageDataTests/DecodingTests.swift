@@ -84,24 +84,23 @@ import Testing
         #expect(decoded.channels == 3 && decoded.pixels == expected)
     }
 
-    @Test func alphaIsCompositedOverWhite() throws {
-        // Grey + alpha: opaque 40, fully transparent 40, opaque 200.
+    @Test func alphaIsDroppedAsPillowDoes() throws {
+        // Grey + alpha: opaque 40, fully transparent 40, opaque 200. Pillow's convert keeps the stored grey.
         let data = TestImages.png(width: 3, height: 1, format: UInt32(PNG_FORMAT_GA), pixels: [40, 255, 40, 0, 200, 255])
         let decoded = try ImageDecoder.decode(data)
         #expect(decoded.channels == 1)
-        #expect(decoded.pixels == [40, 255, 200])
+        #expect(decoded.pixels == [40, 40, 200])
+        let rgba = TestImages.png(width: 2, height: 1, format: UInt32(PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA), pixels: [10, 20, 30, 0, 90, 80, 70, 128])
+        #expect(try ImageDecoder.decode(rgba).pixels == [10, 20, 30, 90, 80, 70])
     }
 
-    @Test func sixteenBitPNGIsConvertedToEightBitSRGB() throws {
-        // png_image writes 16-bit data as linear light; reading to 8 bits encodes it with the sRGB curve.
-        let linear: [UInt16] = [0, 65535, 32768, 6554]
-        let data = TestImages.png16(width: 4, height: 1, format: UInt32(PNG_FORMAT_LINEAR_Y), components: linear)
-        let decoded = try ImageDecoder.decode(data)
-        func srgb(_ l: Double) -> Double { l <= 0.0031308 ? 12.92 * l : 1.055 * pow(l, 1 / 2.4) - 0.055 }
-        for (value, byte) in zip(linear, decoded.pixels) {
-            // libpng encodes through an approximating table: within 2 levels of the exact curve.
-            #expect(abs(srgb(Double(value) / 65535) * 255 - Double(byte)) <= 2)
-        }
+    @Test func sixteenBitGreyPNGIsClippedAsPillowDoes() throws {
+        // Pillow opens 16-bit grey as mode I (32-bit integers) and convert clips it to 0…255: no gamma, no scaling.
+        let samples: [UInt16] = [0, 65535, 200, 255, 256, 6554]
+        let data = TestImages.png16(width: 6, height: 1, format: UInt32(PNG_FORMAT_LINEAR_Y), components: samples)
+        #expect(try ImageDecoder.decode(data).pixels == [0, 255, 200, 255, 255, 255])
+        #expect(try ImageDecoder.decode(data, options: DecodeOptions(channels: 3)).pixels
+            == [0, 255, 200, 255, 255, 255].flatMap { [$0, $0, $0] })
     }
 
     @Test func fileDecodingNamesTheFile() throws {

@@ -1,11 +1,15 @@
 // imagebench: generates synthetic camera-sized JPEGs and measures Graft's decode + resize to the model input
-// size, for bench/image-decode.sh to compare with Pillow on the same files.
+// size on either path (reference: full decode, torchvision's Resize + CenterCrop with Pillow's resampling; fast:
+// DCT-scaled decode first), for bench/image-decode.sh to compare with Pillow on the same files; and counts how
+// often the fast path changes a model's top-1 against the reference path.
 //
 //   imagebench generate DIR [--count N] [--seed S]
-//   imagebench run DIR [--size 224] [--repeat R] [--threads T]
-//   imagebench dump FILE OUT.ppm [--size 224]
+//   imagebench run DIR [--size 224] [--repeat R] [--threads T] [--path reference|fast]
+//   imagebench dump FILE OUT.ppm [--size 224] [--path reference|fast]
+//   imagebench agree MODEL_DIR FILE...
 import CTurboJPEG
 import Dispatch
+import FineTuning
 import Foundation
 import ImageData
 import Tensors
@@ -83,12 +87,20 @@ func generate(_ folder: URL, count: Int, seed: UInt64) {
 
 // MARK: - Run
 
-func run(_ folder: URL, side: Int, repeats: Int, threads: Int) {
+/// The bench's input spec: a side × side input after the ImageNet evaluation crop (0.875: 256 → 224), on the
+/// reference path or the fast one.
+func benchSpec(side: Int, path: String) -> InputSpec {
+    guard path == "reference" || path == "fast" else { fail("--path is reference or fast, got \(path)") }
+    return InputSpec(channels: 3, height: side, width: side, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5],
+                     cropFraction: 0.875, fastJPEG: path == "fast")
+}
+
+func run(_ folder: URL, side: Int, repeats: Int, threads: Int, path: String) {
     let files = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
         .filter { $0.lowercased().hasSuffix(".jpg") }.sorted().map { folder.appendingPathComponent($0) }
     if files.isEmpty { fail("no .jpg files in \(folder.path)") }
     let contents = files.map { try! Data(contentsOf: $0) }  // both sides read from the page cache; keep I/O out
-    let spec = InputSpec(channels: 3, height: side, width: side, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
+    let spec = benchSpec(side: side, path: path)
     let options = spec.decodeOptions()
     var checksum = 0
     let start = DispatchTime.now().uptimeNanoseconds
@@ -109,22 +121,49 @@ func run(_ folder: URL, side: Int, repeats: Int, threads: Int) {
     }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     let imagesPerSecond = Double(files.count * repeats) / seconds
-    print(String(format: "graft images=%d seconds=%.3f images_per_second=%.2f threads=%d checksum=%d",
-        files.count * repeats, seconds, imagesPerSecond, threads, checksum))
+    print(String(format: "graft path=%@ images=%d seconds=%.3f images_per_second=%.2f threads=%d checksum=%d",
+        path, files.count * repeats, seconds, imagesPerSecond, threads, checksum))
 }
 
 /// Writes one file's 224×224 result as a binary PPM, so the bench can check Graft and Pillow agree.
-func dump(_ file: URL, side: Int, to output: URL) {
-    let spec = InputSpec(channels: 3, height: side, width: side, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
+func dump(_ file: URL, side: Int, path: String, to output: URL) {
+    let spec = benchSpec(side: side, path: path)
     let image = spec.prepare(try! ImageDecoder.decode(contentsOf: file, options: spec.decodeOptions()))
     var data = Data("P6\n\(side) \(side)\n255\n".utf8)
     data.append(contentsOf: image.pixels)
     _ = FileManager.default.createFile(atPath: output.path, contents: data)
 }
 
+/// Top-1 of each file on both paths through the model's own Classifier (its spec, with and without fast_jpeg):
+/// how often they agree, and the largest change of a top-1 probability.
+func agree(model: URL, files: [URL]) {
+    let classifier: Classifier
+    do { classifier = try Classifier(folder: model, context: ComputeContext(threads: 1)) } catch { fail("\(error)") }
+    var fast = classifier.spec
+    fast.fastJPEG = true
+    var agreeing = 0, largest = 0.0
+    for file in files {
+        do {
+            let reference = try classifier.classify([Classifier.prepare(contentsOf: file, spec: classifier.spec)], topK: 1000)[0]
+            let scaled = try classifier.classify([Classifier.prepare(contentsOf: file, spec: fast)], topK: 1000)[0]
+            let top = reference.candidates[0], fastTop = scaled.candidates[0]
+            let sameLabel = scaled.candidates.first { $0.label == top.label }!
+            largest = max(largest, abs(top.probability - sameLabel.probability))
+            if top.label == fastTop.label { agreeing += 1 }
+            print(String(format: "%@: reference %@ %.3f, fast %@ %.3f", file.lastPathComponent, top.label,
+                         top.probability, fastTop.label, fastTop.probability))
+        } catch {
+            fail("\(file.path): \(error)")
+        }
+    }
+    print(String(format: "top-1 agreement fast/reference: %d of %d, largest change of the reference top-1's probability %.3f",
+                 agreeing, files.count, largest))
+}
+
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let command = arguments.first, arguments.count >= 2 else {
-    fail("usage: imagebench generate DIR [--count N] [--seed S] | run DIR [--size 224] [--repeat R] [--threads T]")
+    fail("usage: imagebench generate DIR [--count N] [--seed S] | run DIR [--size 224] [--repeat R] [--threads T] "
+        + "[--path reference|fast] | dump FILE OUT.ppm | agree MODEL_DIR FILE...")
 }
 let folder = URL(fileURLWithPath: arguments[1])
 switch command {
@@ -132,10 +171,14 @@ case "generate":
     generate(folder, count: Int(option("--count", arguments, default: "12"))!, seed: UInt64(option("--seed", arguments, default: "1"))!)
 case "run":
     run(folder, side: Int(option("--size", arguments, default: "224"))!, repeats: Int(option("--repeat", arguments, default: "3"))!,
-        threads: Int(option("--threads", arguments, default: "1"))!)
+        threads: Int(option("--threads", arguments, default: "1"))!, path: option("--path", arguments, default: "reference"))
 case "dump":
     guard arguments.count >= 3 else { fail("usage: imagebench dump FILE OUT.ppm [--size 224]") }
-    dump(folder, side: Int(option("--size", arguments, default: "224"))!, to: URL(fileURLWithPath: arguments[2]))
+    dump(folder, side: Int(option("--size", arguments, default: "224"))!, path: option("--path", arguments, default: "reference"),
+         to: URL(fileURLWithPath: arguments[2]))
+case "agree":
+    guard arguments.count >= 3 else { fail("usage: imagebench agree MODEL_DIR FILE...") }
+    agree(model: folder, files: arguments.dropFirst(2).map { URL(fileURLWithPath: $0) })
 default:
     fail("unknown command \(command)")
 }

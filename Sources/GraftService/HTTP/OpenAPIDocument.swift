@@ -188,7 +188,7 @@ enum OpenAPIDocument {
                                                 "resize": .object(["type": .string("string"), "enum": .array(
                                                     ResizePolicy.allCases.map { .string($0.rawValue) })]),
                                                 "mean": array(number), "std": array(number),
-                                                "crop_fraction": number]),
+                                                "crop_fraction": number, "fast_jpeg": boolean]),
                                "head": string,
                                "layers": array(object(["node": string, "op": string, "inputs": array(string),
                                                        "output_shape": array(integer), "parameters": integer])),

@@ -36,7 +36,7 @@ public enum ResizePolicy: String, Codable, Sendable, CaseIterable {
 }
 
 /// A model's input contract. JSON keys: `channels`, `height`, `width`, `resize`, `mean`, `std`, and optionally
-/// `crop_fraction`.
+/// `crop_fraction` and `fast_jpeg`.
 public struct InputSpec: Codable, Sendable, Hashable {
     /// 1 (grey) or 3 (RGB).
     public var channels: Int
@@ -50,10 +50,15 @@ public struct InputSpec: Codable, Sendable, Hashable {
     /// The centred part of the resize policy's region that is kept, in (0, 1]: 0.875 is the usual ImageNet
     /// evaluation crop (shorter side to 256, centre 224). 1 keeps the whole region.
     public var cropFraction: Double
+    /// Decode JPEGs scaled down in the DCT domain (n/8, keeping twice the pixels the input needs, with libjpeg's
+    /// fast IDCT and upsampling: Pillow's `draft` mode) instead of at full size. Several times faster on camera
+    /// photos, but the pixels are no longer those of the reference pipeline (Pillow's full decode), so
+    /// predictions can differ from a PyTorch user's on near-ties. Off by default (JSON `fast_jpeg`).
+    public var fastJPEG: Bool
 
     public init(
         channels: Int, height: Int, width: Int, resize: ResizePolicy = .shorterSideThenCenterCrop,
-        mean: [Float], std: [Float], cropFraction: Double = 1
+        mean: [Float], std: [Float], cropFraction: Double = 1, fastJPEG: Bool = false
     ) {
         self.channels = channels
         self.height = height
@@ -62,10 +67,11 @@ public struct InputSpec: Codable, Sendable, Hashable {
         self.mean = mean
         self.std = std
         self.cropFraction = cropFraction
+        self.fastJPEG = fastJPEG
     }
 
     enum CodingKeys: String, CodingKey {
-        case channels, height, width, resize, mean, std, cropFraction = "crop_fraction"
+        case channels, height, width, resize, mean, std, cropFraction = "crop_fraction", fastJPEG = "fast_jpeg"
     }
 
     public init(from decoder: Decoder) throws {
@@ -73,7 +79,8 @@ public struct InputSpec: Codable, Sendable, Hashable {
         self.init(channels: try c.decode(Int.self, forKey: .channels), height: try c.decode(Int.self, forKey: .height),
                   width: try c.decode(Int.self, forKey: .width), resize: try c.decode(ResizePolicy.self, forKey: .resize),
                   mean: try c.decode([Float].self, forKey: .mean), std: try c.decode([Float].self, forKey: .std),
-                  cropFraction: try c.decodeIfPresent(Double.self, forKey: .cropFraction) ?? 1)
+                  cropFraction: try c.decodeIfPresent(Double.self, forKey: .cropFraction) ?? 1,
+                  fastJPEG: try c.decodeIfPresent(Bool.self, forKey: .fastJPEG) ?? false)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -85,6 +92,7 @@ public struct InputSpec: Codable, Sendable, Hashable {
         try c.encode(mean, forKey: .mean)
         try c.encode(std, forKey: .std)
         if cropFraction != 1 { try c.encode(cropFraction, forKey: .cropFraction) }
+        if fastJPEG { try c.encode(fastJPEG, forKey: .fastJPEG) }
     }
 
     /// ImageNet statistics at 224×224 RGB, the usual contract of pretrained CNNs.

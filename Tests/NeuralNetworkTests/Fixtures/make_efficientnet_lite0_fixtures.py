@@ -4,7 +4,7 @@
   row-major buffer;
 - efficientnet_lite0_photos.safetensors: for scikit-learn's two sample photos (scripts/fetch-efficientnet-lite0
   leaves them in var/cache/sample-photos/), the 224×224 RGB pixels as Pillow prepares them with the model's input
-  spec (centre crop 0.875 of the shorter side, antialiased bilinear resize) and the logits for those pixels
+  spec (torchvision's Resize(256) + CenterCrop(224) on Pillow's full decode) and the logits for those pixels
   normalised as (pixel − 127) / 128; and the logits of two pseudo-random inputs the Swift test rebuilds exactly
   (see random_input);
 - with --onnx PATH, the same model exported to ONNX (for bench/efficientnet-inference.sh; not committed).
@@ -50,14 +50,19 @@ def floats(tensor):
 
 
 def photo_pixels(path):
-    """Pillow's version of Graft's preprocessing: the centred square of the shorter side, times 0.875, resampled
-    straight to 224×224 with an antialiased bilinear filter (Graft decodes JPEGs scaled in the DCT domain, so its
-    pixels differ slightly; the Swift test bounds that difference)."""
+    """torchvision's evaluation transform on Pillow's full decode: Resize(256) (the shorter side to 256, the longer
+    to int(256 · long / short), BILINEAR) then CenterCrop(224) (offsets int(round((resized − 224) / 2.0))), written
+    out from torchvision 0.14's functional.py, which Debian 12 does not package; the same as
+    Tests/ImageDataTests/Fixtures/pillow/make_pillow_fixtures.py."""
     image = Image.open(path).convert("RGB")
     w, h = image.size
-    side = min(w, h) * CROP
-    box = ((w - side) / 2, (h - side) / 2, (w + side) / 2, (h + side) / 2)
-    return image.resize((SIZE, SIZE), Image.BILINEAR, box=box)
+    resized = math.floor(SIZE / CROP)
+    short, long = (w, h) if w <= h else (h, w)
+    new_long = int(resized * long / short)
+    image = image.resize((resized, new_long) if w <= h else (new_long, resized), Image.BILINEAR)
+    w, h = image.size
+    top, left = int(round((h - SIZE) / 2.0)), int(round((w - SIZE) / 2.0))
+    return image.crop((left, top, left + SIZE, top + SIZE))
 
 
 def normalised(image):
