@@ -31,8 +31,8 @@ import Testing
                              cropFraction: 0.875)
         #expect(spec.decodeOptions().maximumDecodedPixelCount == nil, "training decodes are not budgeted")
         let options = spec.decodeOptions(maximumDecodedPixelCount: spec.decodedPixelBudget())
-        #expect(options.maximumDecodedPixelCount == 16_000_000)
-        #expect(throws: ImageDataError.decodeBudgetExceeded(file: nil, width: 10_950, height: 10_950, limit: 16_000_000)) {
+        #expect(options.maximumDecodedPixelCount == 50_000_000)
+        #expect(throws: ImageDataError.decodeBudgetExceeded(file: nil, width: 10_950, height: 10_950, limit: 50_000_000)) {
             try ImageDecoder.decode(Self.bigPNG, options: options)
         }
         // A 4K screenshot still fits.
@@ -56,19 +56,22 @@ import Testing
     }
 
     /// The reference path (issue 26) decodes every JPEG at full size, so the budget sees a baseline JPEG's full
-    /// size too; fast_jpeg brings the DCT scaling, and the same file, back within it.
+    /// size too: a camera's 24 MP photo fits, a 60 MP one does not; fast_jpeg brings the DCT scaling, and the
+    /// larger file, back within it.
     @Test func referencePathCountsBaselineJPEGsAtFullSize() throws {
         let spec = InputSpec(channels: 3, height: 224, width: 224, mean: [0, 0, 0], std: [1, 1, 1], cropFraction: 0.875)
-        let photo = TestImages.jpegHeaderBomb(width: 6000, height: 4000)  // 24 MP, a camera's size
         let reference = spec.decodeOptions(maximumDecodedPixelCount: spec.decodedPixelBudget())
-        #expect(throws: ImageDataError.decodeBudgetExceeded(file: nil, width: 6000, height: 4000, limit: 16_000_000)) {
+        let camera = TestImages.jpegHeaderBomb(width: 6000, height: 4000)  // 24 MP
+        #expect(try ImageDecoder.decodedByteCount(camera, options: reference) >= 6000 * 4000 * 3, "decoded at full size")
+        let photo = TestImages.jpegHeaderBomb(width: 9600, height: 6400)  // 61 MP
+        #expect(throws: ImageDataError.decodeBudgetExceeded(file: nil, width: 9600, height: 6400, limit: 50_000_000)) {
             try ImageDecoder.decodedByteCount(photo, options: reference)
         }
         var fast = spec
         fast.fastJPEG = true
         let scaled = fast.decodeOptions(maximumDecodedPixelCount: fast.decodedPixelBudget())
-        #expect(try ImageDecoder.decodedByteCount(photo, options: scaled) == 1500 * 1000 * 3, "decoded at 2/8")
-        #expect(ImageDataError.decodeBudgetExceeded(file: "a.jpg", width: 6000, height: 4000, limit: 16_000_000)
+        #expect(try ImageDecoder.decodedByteCount(photo, options: scaled) == 1200 * 800 * 3, "decoded at 1/8")
+        #expect(ImageDataError.decodeBudgetExceeded(file: "a.jpg", width: 9600, height: 6400, limit: 50_000_000)
             .description.contains("fast_jpeg"), "the message says how to get a scaled decode")
     }
 
