@@ -85,3 +85,28 @@ import Testing
         #expect(budget.bytesInFlight == 40 && budget.peakBytes == 100 && budget.reserve(60))
     }
 }
+
+/// JSON prediction bodies are strict like job bodies: a wrong type or an unknown field is a 422 naming it.
+@Suite(.serialized) struct StrictPredictBodyTests {
+    @Test(arguments: [
+        (#"{"model": "tiny-resnet", "top_k": "3", "images": [IMAGE]}"#, "top_k"),
+        (#"{"model": "tiny-resnet", "top_k": 2.5, "images": [IMAGE]}"#, "top_k"),
+        (#"{"model": "tiny-resnet", "top_k": 0, "images": [IMAGE]}"#, "top_k"),
+        (#"{"model": 7, "images": [IMAGE]}"#, "model"),
+        (#"{"model": "tiny-resnet", "image": [IMAGE]}"#, "image"),
+        (#"{"model": "tiny-resnet", "images": [IMAGE], "topk": 3}"#, "topk"),
+        (#"{"model": "tiny-resnet", "images": IMAGE}"#, "images"),
+        (#"{"model": "tiny-resnet", "images": [IMAGE, 5]}"#, "images[1]"),
+    ])
+    func wrongTypesAndUnknownFieldsAreNamed(body: String, field: String) throws {
+        let harness = try RouteHarness()
+        let image = try Data(contentsOf: try #require(try PredictTests.prepare(harness).first))
+        let json = body.replacingOccurrences(of: "IMAGE", with: "\"" + image.base64EncodedString() + "\"")
+        let response = harness.call(.post, "/predict", json: json)
+        #expect(response.status == 422, "\(String(decoding: response.bytes, as: UTF8.self))")
+        #expect(response.errorField == field)
+        // the same body with the fault removed is served
+        let good = harness.call(.post, "/predict", json: #"{"model": "tiny-resnet", "top_k": 2, "images": ["\#(image.base64EncodedString())"]}"#)
+        #expect(good.status == 200)
+    }
+}

@@ -18,12 +18,23 @@ extension ServiceRoutes {
             guard case .object(let fields) = try Self.jsonBody(request) else {
                 throw ServiceError.invalid(field: nil, message: #"Send {"model": "...", "images": ["<base64>"]}."#)
             }
-            if case .string(let id)? = fields["model"] { modelID = id }
-            if case .number(let k)? = fields["top_k"] {
-                guard let whole = Int(exactly: k) else {
-                    throw ServiceError.invalid(field: "top_k", message: "top_k must be a whole number.")
+            for key in fields.keys.sorted() where !["model", "top_k", "images"].contains(key) {
+                throw ServiceError.invalid(field: key, message:
+                    "Unknown field '\(key)'; a JSON prediction takes model, top_k and images.")
+            }
+            switch fields["model"] {
+            case .string(let id)?: modelID = id
+            case nil, .null?: break
+            default: throw ServiceError.invalid(field: "model", message: "model must be a model id (a string).")
+            }
+            switch fields["top_k"] {
+            case .number(let k)?:
+                guard let whole = Int(exactly: k), (1...1000).contains(whole) else {
+                    throw ServiceError.invalid(field: "top_k", message: "top_k must be a whole number from 1 to 1000.")
                 }
                 topK = whole
+            case nil, .null?: break
+            default: throw ServiceError.invalid(field: "top_k", message: "top_k must be a number, such as 3 (not a string).")
             }
             guard case .array(let encoded)? = fields["images"] else {
                 throw ServiceError.invalid(field: "images", message: "images must be an array of base64 strings.")
