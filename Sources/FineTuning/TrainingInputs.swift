@@ -28,23 +28,29 @@ enum TrainingInputs {
     /// Every training image augmented once, streamed: image i of view v draws from a generator seeded by the
     /// run's seed, v and i, so a view is the same whichever batches ask for it.
     struct AugmentedView: ImageBatches {
-        let dataset: Dataset
-        let spec: InputSpec
+        /// The training images and the spec that prepares them.
+        let source: StreamedImages
         let config: AugmentationConfig
-        let seed: UInt64
-        let view: Int
+        /// The run's seed mixed with the view's number.
+        let viewSeed: UInt64
 
-        var count: Int { dataset.count }
-        var labels: [Int] { dataset.labels }
+        init(dataset: Dataset, spec: InputSpec, config: AugmentationConfig, seed: UInt64, view: Int) {
+            source = StreamedImages(dataset: dataset, spec: spec)
+            self.config = config
+            viewSeed = seed ^ (0xA076_1D64_78BD_642F &* UInt64(view + 1))
+        }
+
+        var count: Int { source.count }
+        var labels: [Int] { source.labels }
 
         func batch(_ indices: [Int]) throws -> (images: Tensor, labels: [Int]) {
-            let options = spec.decodeOptions()
+            let spec = source.spec, options = spec.decodeOptions()
             let images = try indices.map { index in
-                var generator = SeededGenerator(seed: seed ^ (0xA076_1D64_78BD_642F &* UInt64(view + 1))
-                    ^ (0xE703_7ED1_A0B4_28DB &* UInt64(index + 1)))
-                return spec.augment(try dataset.loadImage(at: index, options: options), config: config, using: &generator)
+                var generator = SeededGenerator(seed: viewSeed ^ (0xE703_7ED1_A0B4_28DB &* UInt64(index + 1)))
+                return spec.augment(try source.dataset.loadImage(at: index, options: options), config: config,
+                                    using: &generator)
             }
-            return (spec.batch(images), indices.map { dataset.labels[$0] })
+            return (spec.batch(images), indices.map { source.labels[$0] })
         }
     }
 

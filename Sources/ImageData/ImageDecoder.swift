@@ -87,12 +87,9 @@ public enum ImageDecoder {
     public static func decode(
         bytes: UnsafeRawBufferPointer, fileName: String? = nil, options: DecodeOptions = DecodeOptions()
     ) throws -> ByteImage {
-        if bytes.isEmpty { throw ImageDataError.emptyFile(file: fileName) }
-        switch ImageFormat.sniff(bytes) {
-        case .jpeg: return try JPEGDecoder.decode(bytes, fileName: fileName, options: options)
-        case .png: return try PNGDecoder.decode(bytes, fileName: fileName, options: options)
-        case nil: throw ImageDataError.unsupportedFormat(file: fileName, reason: describeUnknown(bytes))
-        }
+        try byFormat(bytes, fileName: fileName,
+                     jpeg: { try JPEGDecoder.decode(bytes, fileName: fileName, options: options) },
+                     png: { try PNGDecoder.decode(bytes, fileName: fileName, options: options) })
     }
 
     /// The bytes that decoding `data` with `options` will allocate (pixel buffers, conversions, the rotated
@@ -103,12 +100,9 @@ public enum ImageDecoder {
         _ data: Data, fileName: String? = nil, options: DecodeOptions = DecodeOptions()
     ) throws -> Int {
         try data.withUnsafeBytes { bytes in
-            if bytes.isEmpty { throw ImageDataError.emptyFile(file: fileName) }
-            switch ImageFormat.sniff(bytes) {
-            case .jpeg: return try JPEGDecoder.decodedByteCount(bytes, fileName: fileName, options: options)
-            case .png: return try PNGDecoder.decodedByteCount(bytes, fileName: fileName, options: options)
-            case nil: throw ImageDataError.unsupportedFormat(file: fileName, reason: describeUnknown(bytes))
-            }
+            try byFormat(bytes, fileName: fileName,
+                         jpeg: { try JPEGDecoder.decodedByteCount(bytes, fileName: fileName, options: options) },
+                         png: { try PNGDecoder.decodedByteCount(bytes, fileName: fileName, options: options) })
         }
     }
 
@@ -117,19 +111,25 @@ public enum ImageDecoder {
         _ data: Data, fileName: String? = nil, maximumPixelCount: Int = DecodeOptions.defaultMaximumPixelCount
     ) throws -> ImageHeader {
         try data.withUnsafeBytes { bytes in
-            if bytes.isEmpty { throw ImageDataError.emptyFile(file: fileName) }
-            let header: ImageHeader
-            switch ImageFormat.sniff(bytes) {
-            case .jpeg: header = try JPEGDecoder.header(bytes, fileName: fileName)
-            case .png: header = try PNGDecoder.header(bytes, fileName: fileName)
-            case nil: throw ImageDataError.unsupportedFormat(file: fileName, reason: describeUnknown(bytes))
-            }
+            let header = try byFormat(bytes, fileName: fileName, jpeg: { try JPEGDecoder.header(bytes, fileName: fileName) },
+                                      png: { try PNGDecoder.header(bytes, fileName: fileName) })
             try checkPixelCount(width: header.width, height: header.height, limit: maximumPixelCount, fileName: fileName)
             return header
         }
     }
 
     // MARK: - Helpers shared by the codecs
+
+    /// Runs the codec the bytes' signature names; empty and unknown files are errors naming the file.
+    private static func byFormat<T>(_ bytes: UnsafeRawBufferPointer, fileName: String?, jpeg: () throws -> T,
+                                    png: () throws -> T) throws -> T {
+        if bytes.isEmpty { throw ImageDataError.emptyFile(file: fileName) }
+        switch ImageFormat.sniff(bytes) {
+        case .jpeg: return try jpeg()
+        case .png: return try png()
+        case nil: throw ImageDataError.unsupportedFormat(file: fileName, reason: describeUnknown(bytes))
+        }
+    }
 
     static func checkPixelCount(width: Int, height: Int, limit: Int, fileName: String?) throws {
         guard width > 0, height > 0 else {

@@ -20,6 +20,11 @@ public struct ConvolutionGeometry: Hashable, Sendable {
 
     var oneDNNDilations: [Int] { dilations.map { $0 - 1 } }
 
+    /// Strides, oneDNN dilations and both paddings as the `dnnl_dims_t` arrays every convolution descriptor takes.
+    var oneDNNDims: (strides: [Int64], dilations: [Int64], paddingBegin: [Int64], paddingEnd: [Int64]) {
+        (makeDims(strides), makeDims(oneDNNDilations), makeDims(paddingBegin), makeDims(paddingEnd))
+    }
+
     /// `O = floor((I + P_begin + P_end - D·(K-1) - 1) / S) + 1` per spatial axis; nil when not positive.
     public func outputSize(input: [Int], kernel: [Int]) -> [Int]? {
         var sizes: [Int] = []
@@ -52,8 +57,7 @@ public enum Convolution {
         var desc = dnnl_convolution_desc_t()
         var s = source.raw, w = weights.raw, d = destination.raw
         var b = bias?.raw ?? dnnl_memory_desc_t()
-        let st = makeDims(geometry.strides), di = makeDims(geometry.oneDNNDilations)
-        let pl = makeDims(geometry.paddingBegin), pr = makeDims(geometry.paddingEnd)
+        let (st, di, pl, pr) = geometry.oneDNNDims
         let detail = describe(source, weights, destination, geometry)
         try check(
             dnnl_dilated_convolution_forward_desc_init(
@@ -69,8 +73,7 @@ public enum Convolution {
     ) throws -> PrimitiveDescriptor {
         var desc = dnnl_convolution_desc_t()
         var s = diffSource.raw, w = weights.raw, d = diffDestination.raw
-        let st = makeDims(geometry.strides), di = makeDims(geometry.oneDNNDilations)
-        let pl = makeDims(geometry.paddingBegin), pr = makeDims(geometry.paddingEnd)
+        let (st, di, pl, pr) = geometry.oneDNNDims
         let detail = describe(diffSource, weights, diffDestination, geometry)
         try check(
             dnnl_dilated_convolution_backward_data_desc_init(
@@ -86,8 +89,7 @@ public enum Convolution {
         var desc = dnnl_convolution_desc_t()
         var s = source.raw, w = diffWeights.raw, d = diffDestination.raw
         var b = diffBias?.raw ?? dnnl_memory_desc_t()
-        let st = makeDims(geometry.strides), di = makeDims(geometry.oneDNNDilations)
-        let pl = makeDims(geometry.paddingBegin), pr = makeDims(geometry.paddingEnd)
+        let (st, di, pl, pr) = geometry.oneDNNDims
         let detail = describe(source, diffWeights, diffDestination, geometry)
         try check(
             dnnl_dilated_convolution_backward_weights_desc_init(

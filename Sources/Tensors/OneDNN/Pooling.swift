@@ -24,8 +24,7 @@ public enum Pooling {
     ) throws -> PrimitiveDescriptor {
         var desc = dnnl_pooling_v2_desc_t()
         var s = source.raw, d = destination.raw
-        let k = makeDims(kernel), st = makeDims(strides), dil = makeDims([0, 0])
-        let pl = makeDims(paddingBegin), pr = makeDims(paddingEnd)
+        let (k, st, dil, pl, pr) = dims(kernel, strides, paddingBegin, paddingEnd)
         let detail = "\(kind) src \(source), dst \(destination), kernel \(kernel), stride \(strides), "
             + "padding \(paddingBegin)/\(paddingEnd)"
         try check(
@@ -42,13 +41,18 @@ public enum Pooling {
     ) throws -> PrimitiveDescriptor {
         var desc = dnnl_pooling_v2_desc_t()
         var s = diffSource.raw, d = diffDestination.raw
-        let k = makeDims(kernel), st = makeDims(strides), dil = makeDims([0, 0])
-        let pl = makeDims(paddingBegin), pr = makeDims(paddingEnd)
+        let (k, st, dil, pl, pr) = dims(kernel, strides, paddingBegin, paddingEnd)
         let detail = "\(kind) diff src \(diffSource), diff dst \(diffDestination), kernel \(kernel)"
         try check(
             dnnl_pooling_v2_backward_desc_init(
                 &desc, kind.algorithm, &s, &d, st, k, dil, pl, pr),
             "pooling backward", detail)
         return try PrimitiveDescriptor.create(&desc, operation: "pooling backward", detail: detail, hint: hint)
+    }
+
+    /// Kernel, strides, (no) dilation and both paddings as the `dnnl_dims_t` arrays pooling descriptors take.
+    private static func dims(_ kernel: [Int], _ strides: [Int], _ paddingBegin: [Int], _ paddingEnd: [Int])
+        -> ([Int64], [Int64], [Int64], [Int64], [Int64]) {
+        (makeDims(kernel), makeDims(strides), makeDims([0, 0]), makeDims(paddingBegin), makeDims(paddingEnd))
     }
 }
