@@ -127,7 +127,10 @@ import Testing
         for (_, p) in graph.namedParameters() where p.kind == .buffer {
             for i in p.value.scalars.indices { p.value.scalars[i] += 0.25 }
         }
-        try ModelFolder(manifest: manifest, graph: graph).save(to: folder)
+        let hash = try ModelFolder(manifest: manifest, graph: graph).save(to: folder)
+        // the hash save returns (computed from memory) is the written file's, as an independent read gives it
+        #expect(hash == (try SHA256.hexDigest(ofFileAt: folder.appendingPathComponent(ModelFolder.weightsName))))
+        #expect(hash.count == 64)
         let loaded = try ModelFolder.load(from: folder, context: ComputeContext(threads: 1))
         #expect(loaded.manifest == manifest)
         let x = randomTensor([2, 1, 28, 28], seed: 10)

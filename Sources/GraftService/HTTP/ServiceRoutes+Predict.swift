@@ -29,8 +29,9 @@ extension ServiceRoutes {
             }
             switch fields["top_k"] {
             case .number(let k)?:
-                guard let whole = Int(exactly: k), (1...1000).contains(whole) else {
-                    throw ServiceError.invalid(field: "top_k", message: "top_k must be a whole number from 1 to 1000.")
+                // the range is the predictor's to check, as for the other body kinds
+                guard let whole = Int(exactly: k) else {
+                    throw ServiceError.invalid(field: "top_k", message: "top_k must be a whole number.")
                 }
                 topK = whole
             case nil, .null?: break

@@ -34,7 +34,11 @@ public enum Safetensors {
     /// Writes `tensors` as F32 and `metadata` as `__metadata__` to `url`, atomically: the bytes go to a
     /// temporary file in the same folder, which then replaces `url`.
     public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to url: URL) throws {
-        let data = try serialize(tensors, metadata: metadata, name: url.path)
+        try write(serialized: try serialize(tensors, metadata: metadata, name: url.path), to: url)
+    }
+
+    /// Writes bytes made by `serialize` atomically; errors name the file.
+    public static func write(serialized data: Data, to url: URL) throws {
         do {
             try data.write(to: url, options: .atomic)
         } catch {

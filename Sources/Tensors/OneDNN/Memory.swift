@@ -57,11 +57,8 @@ public final class Memory {
         return pointer!
     }
 
-    /// Where the buffer starts (views share their base's): identifies which buffer a memory reads or writes.
-    public var baseAddress: UnsafeRawPointer { UnsafeRawPointer(dataPointer) }
-
-    /// `baseAddress` as a number: the identity of the buffer, for code outside this target that traces which
-    /// buffers steps share without touching pointers.
+    /// Where the buffer starts, as a number (views share their base's): identifies which buffer a memory reads or
+    /// writes, so that code outside this target can trace which buffers steps share without touching pointers.
     public var storageIdentity: UInt { UInt(bitPattern: dataPointer) }
 
     /// True when the layout has no padding (blocked layouts round channels up to the block, and oneDNN needs that
