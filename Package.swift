@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        // ONNX's protobuf messages (the generated onnx.pb.swift is committed; the code generator never runs in CI)
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // MARK: - System libraries (Debian packages installed by scripts/setup)
@@ -28,7 +30,10 @@ let package = Package(
 
         // MARK: - Libraries, lowest first
         .target(name: "Tensors", dependencies: ["CDNNL"], swiftSettings: swiftSettings),
-        .target(name: "NeuralNetwork", dependencies: ["Tensors"], swiftSettings: swiftSettings),
+        .target(
+            name: "NeuralNetwork",
+            dependencies: ["Tensors", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swiftSettings),
         .target(
             name: "ImageData",
             dependencies: ["Tensors", "CTurboJPEG", "CPNG", "CArchive"],

@@ -32,9 +32,21 @@ public final class TrainingPlan {
             throw FineTuneError.incompatibleModel(message: "head node '\(manifest.head)' must have one input")
         }
         let shapes = try base.graph.shapes(for: manifest.inputShape(batch: 1))
-        let featureInput = headSpec.inputs[0]
-        let featureShape = featureInput == Graph.inputName ? manifest.inputShape(batch: 1)
+        var featureInput = headSpec.inputs[0]
+        var featureShape = featureInput == Graph.inputName ? manifest.inputShape(batch: 1)
             : shapes[manifest.nodes.firstIndex { $0.name == featureInput }!]
+        // A pooled N×F×1×1 map (an imported network whose classifier is a convolution, as SqueezeNet's) is
+        // flattened for the new Linear head.
+        var flattenNode: NodeSpec?
+        if featureShape.count == 4, featureShape[2] == 1, featureShape[3] == 1 {
+            let name = "\(manifest.head)_features"
+            guard !manifest.nodes.contains(where: { $0.name == name }) else {
+                throw FineTuneError.incompatibleModel(message: "the base already has a node '\(name)'")
+            }
+            flattenNode = NodeSpec(name: name, op: "Flatten", inputs: [featureInput])
+            featureInput = name
+            featureShape = [featureShape[0], featureShape[1]]
+        }
         guard featureShape.count == 2 else {
             throw FineTuneError.incompatibleModel(
                 message: "the head '\(manifest.head)' reads '\(featureInput)' of shape \(featureShape); a Linear head needs N×F features")
@@ -47,11 +59,16 @@ public final class TrainingPlan {
         }
         var nodes = manifest.nodes[..<headIndex].filter { needed.contains($0.name) }
         let head = manifest.head
+        var headNodes: [String] = []
+        if let flattenNode {
+            nodes.append(flattenNode)
+            headNodes.append(flattenNode.name)
+        }
         switch spec.head {
         case .linear:
             nodes.append(NodeSpec(name: head, op: "Linear", attributes: [
                 "in_features": .int(features), "out_features": .int(classes)], inputs: [featureInput]))
-            headNodes = [head]
+            headNodes.append(head)
         case .mlp:
             let names = (hidden: "\(head)_hidden", relu: "\(head)_relu", dropout: "\(head)_dropout")
             for name in [names.hidden, names.relu, names.dropout] where nodes.contains(where: { $0.name == name }) {
@@ -65,8 +82,9 @@ public final class TrainingPlan {
                 inputs: [names.relu]))
             nodes.append(NodeSpec(name: head, op: "Linear", attributes: [
                 "in_features": .int(spec.headHidden), "out_features": .int(classes)], inputs: [names.dropout]))
-            headNodes = [names.hidden, names.relu, names.dropout, head]
+            headNodes += [names.hidden, names.relu, names.dropout, head]
         }
+        self.headNodes = headNodes
         // Layers: base nodes reuse fresh layers loaded with the base weights; head layers come from the seed.
         var generator = SeededGenerator(seed: spec.seed)
         let baseState = base.graph.stateDict()

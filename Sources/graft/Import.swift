@@ -5,7 +5,7 @@ import NeuralNetwork
 /// `graft import`: turn weights trained elsewhere into a Graft model folder (`model.json` + `weights.safetensors`).
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "import", abstract: "Import weights trained elsewhere as a Graft model.", subcommands: [PyTorch.self])
+        commandName: "import", abstract: "Import weights trained elsewhere as a Graft model.", subcommands: [PyTorch.self, ONNX.self])
 
     struct PyTorch: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -27,6 +27,56 @@ struct Import: ParsableCommand {
             let folder = URL(fileURLWithPath: out)
             try model.save(to: folder)
             print("imported \(tensorCount) tensors from \(url.path) into \(folder.path)")
+        }
+    }
+
+    struct ONNX: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "onnx",
+            abstract: "Import an ONNX image classifier (any opset 7–18 CNN of the supported operators) as a base model.",
+            discussion: """
+                The input spec is not in the ONNX file: the defaults are torchvision's evaluation transform (shorter \
+                side resized, centre crop 0.875, ImageNet mean and std). The file's SHA-256 is recorded as provenance.
+                """)
+
+        @Argument(help: "The .onnx file (external data files, if any, beside it).") var file: String
+        @Option(help: "A text file with one class name per line, in output order (default: class 0 … class n-1).")
+        var labels: String?
+        @Option(help: "The model folder to write (refused if it exists, unless --force).") var out: String
+        @Option(help: "Input height and width when the file leaves them symbolic (default 224).") var size: Int?
+        @Option(help: "Per-channel mean of components in 0…1, comma-separated.") var mean = "0.485,0.456,0.406"
+        @Option(help: "Per-channel standard deviation, comma-separated.") var std = "0.229,0.224,0.225"
+        @Option(help: "shorter_side_then_center_crop, stretch or none.") var resize = "shorter_side_then_center_crop"
+        @Option(help: "The centred part of the resized region that is kept, in (0, 1].") var cropFraction = 0.875
+        @Flag(help: "Replace an existing output folder.") var force = false
+
+        func run() throws {
+            let url = URL(fileURLWithPath: file)
+            let folder = URL(fileURLWithPath: out)
+            if FileManager.default.fileExists(atPath: folder.path) && !force {
+                throw ValidationError("\(folder.path) exists; choose another --out or pass --force to replace it")
+            }
+            func floats(_ text: String, _ name: String) throws -> [Float] {
+                let values = text.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+                guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else {
+                    throw ValidationError("--\(name) must be comma-separated numbers, got '\(text)'")
+                }
+                return values.map { $0! }
+            }
+            guard let policy = ResizePolicy(name: resize) else {
+                throw ValidationError("--resize must be shorter_side_then_center_crop, stretch or none, got '\(resize)'")
+            }
+            let names = try labels.map { try ModelManifest.readLabels(contentsOf: URL(fileURLWithPath: $0)) }
+            let options = ONNXImport.Options(labels: names, size: size, mean: try floats(mean, "mean"), std: try floats(std, "std"),
+                                             resize: policy, cropFraction: cropFraction, name: folder.lastPathComponent)
+            let (model, summary) = try ONNXImport.importModel(contentsOf: url, options: options)
+            if force { try? FileManager.default.removeItem(at: folder) }
+            try model.save(to: folder)
+            print("imported \(url.path) (opset \(summary.opset), \(summary.onnxNodes) ONNX nodes, \(summary.foldedConstants) "
+                + "constants folded) as \(summary.graftNodes) Graft nodes into \(folder.path)")
+            for note in summary.notes { print("note: \(note)") }
+            print("head: \(model.manifest.head) (\(model.manifest.labels.count) classes); "
+                + "describe it with: graft models describe \(folder.path)")
         }
     }
 }

@@ -19,6 +19,7 @@ public enum LayerFactory {
     public static let supportedOps = [
         "Conv2d", "BatchNorm2d", "ReLU", "ReLU6", "MaxPool2d", "AvgPool2d", "LPPool2d", "GlobalAvgPool", "Dropout",
         "Linear", "Flatten", "Add", "Concat", "Softmax",
+        "Slice",
     ]
 
     public static func make(_ spec: NodeSpec, generator: inout SeededGenerator) throws -> Layer {
@@ -42,6 +43,9 @@ public enum LayerFactory {
             guard try a.int("dim", default: 1) == 1 else { throw ModelError("Concat '\(spec.name)': only dim 1 (channels)") }
             return Concat()
         case "Softmax": return SoftmaxLayer()
+        case "Slice":
+            guard try a.int("dim", default: 1) == 1 else { throw ModelError("Slice '\(spec.name)': only dim 1 (channels)") }
+            return Slice(start: try a.int("start"), end: try a.int("end"))
         case "GlobalAvgPool": return Pool2d(kind: .global)
         case "MaxPool2d", "AvgPool2d":
             let kernel = try a.pair("kernel_size")
