@@ -35,6 +35,20 @@ struct SafetensorsFixtureTests {
             "softmax": ("Softmax", unary),
             "linear": ("Linear", ["x", "weight", "bias", "y", "dy", "dx", "grad.weight", "grad.bias"]),
             "add": ("Add", binary),
+            "sigmoid": ("Sigmoid", unary),
+            "hardsigmoid": ("HardSigmoid", unary),
+            "hardsigmoid_onnx": ("HardSigmoid", unary),
+            "hardswish": ("HardSwish", unary),
+            "silu": ("SiLU", unary),
+            "leaky_relu": ("LeakyReLU", unary),
+            "clip": ("Clip", unary),
+            "clip_max_only": ("Clip", unary),
+            "mul": ("Mul", binary),
+            "mul_broadcast": ("Mul", binary),
+            "mul_broadcast_reversed": ("Mul", binary),
+            "mul_broadcast_mixed": ("Mul", binary),
+            "add_broadcast": ("Add", binary),
+            "add_broadcast_reversed": ("Add", binary),
             "concat": ("Concat", binary),
             "cross_entropy_smoothing": ("CrossEntropyLoss", crossEntropy),
             "cross_entropy_weighted": ("CrossEntropyLoss", crossEntropy + ["weight"]),
@@ -54,7 +68,7 @@ struct SafetensorsFixtureTests {
 
     @Test func theFixtureFolderHoldsExactlyTheDocumentedFiles() {
         let expected = Set(Self.layerFiles.keys).union(Self.optimizerFiles)
-            .union(["network_small_residual", "schedules", "official_safetensors"])
+            .union(["network_small_residual", "network_squeeze_excitation", "schedules", "official_safetensors"])
             .union(["torch_state_expected", "efficientnet_lite0_logits", "efficientnet_lite0_photos"])  // PyTorchCheckpointTests
         #expect(Set(PyTorchFixture.allNames) == expected)
     }
