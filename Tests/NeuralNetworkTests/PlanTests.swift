@@ -122,6 +122,69 @@ import Testing
         #expect(first == second)
     }
 
+    /// Every element-wise activation fuses after Conv2d → BatchNorm2d as post-ops of one convolution, which keeps a jit
+    /// implementation (a post-op oneDNN could not fuse would leave it on reference code).
+    @Test(arguments: ["ReLU", "ReLU6", "Sigmoid", "HardSigmoid", "HardSwish", "SiLU", "LeakyReLU", "Clip"])
+    func convNormActivationIsOneConvolution(_ op: String) throws {
+        let attributes: [String: AttributeValue] = op == "Clip" ? ["min": .float(-1), "max": .float(1)] : [:]
+        let nodes = [
+            NodeSpec(name: "conv", op: "Conv2d", attributes: ["in_channels": .int(3), "out_channels": .int(16),
+                                                             "kernel_size": .int(3), "padding": .int(1)], inputs: ["input"]),
+            NodeSpec(name: "bn", op: "BatchNorm2d", attributes: ["num_features": .int(16)], inputs: ["conv"]),
+            NodeSpec(name: "act", op: op, attributes: attributes, inputs: ["bn"]),
+            NodeSpec(name: "pool", op: "GlobalAvgPool", inputs: ["act"]),
+        ]
+        let graph = try Graph(nodes: nodes, seed: 20, context: ComputeContext(threads: 1))
+        let layout = Dictionary(uniqueKeysWithValues: try graph.planLayout(for: [2, 3, 16, 16], mode: .inference))
+        #expect(layout["bn"] == "fused into conv" && layout["act"] == "fused into conv", "\(layout)")
+        let conv = try #require(try graph.plan(for: [2, 3, 16, 16], mode: .inference).steps[0] as? CompiledConv2d)
+        #expect(!conv.forwardPrimitive.descriptor.implementation.hasPrefix("ref"),
+                "\(op): \(conv.forwardPrimitive.descriptor.implementation)")
+    }
+
+    /// A MobileNetV3 block's squeeze-and-excitation (global pool → conv → ReLU → conv → HardSigmoid → Mul with the
+    /// trunk, the gate in either input order) runs in oneDNN's layouts: the gate's N×C×1×1 result is already in the
+    /// trunk's blocked layout, so a warm forward runs one reorder, the input's, in inference and in training.
+    @Test(arguments: [false, true])
+    func squeezeExcitationAddsNoReorder(gateFirst: Bool) throws {
+        func conv(_ name: String, _ input: String, _ cin: Int, _ cout: Int, kernel: Int = 1, stride: Int = 1,
+                  groups: Int = 1) -> NodeSpec {
+            NodeSpec(name: name, op: "Conv2d", attributes: [
+                "in_channels": .int(cin), "out_channels": .int(cout), "kernel_size": .int(kernel), "stride": .int(stride),
+                "padding": .int(kernel / 2), "groups": .int(groups)], inputs: [input])
+        }
+        func bn(_ name: String, _ input: String, _ c: Int) -> NodeSpec {
+            NodeSpec(name: name, op: "BatchNorm2d", attributes: ["num_features": .int(c)], inputs: [input])
+        }
+        let nodes = [
+            conv("stem", "input", 3, 16, kernel: 3, stride: 2), bn("stem_bn", "stem", 16),
+            NodeSpec(name: "stem_act", op: "HardSwish", inputs: ["stem_bn"]),
+            conv("dw", "stem_act", 16, 16, kernel: 3, groups: 16), bn("dw_bn", "dw", 16),
+            NodeSpec(name: "dw_act", op: "ReLU", inputs: ["dw_bn"]),
+            NodeSpec(name: "se_pool", op: "GlobalAvgPool", inputs: ["dw_act"]),
+            conv("se_reduce", "se_pool", 16, 8), NodeSpec(name: "se_relu", op: "ReLU", inputs: ["se_reduce"]),
+            conv("se_expand", "se_relu", 8, 16), NodeSpec(name: "se_gate", op: "HardSigmoid", inputs: ["se_expand"]),
+            NodeSpec(name: "se_mul", op: "Mul", inputs: gateFirst ? ["se_gate", "dw_act"] : ["dw_act", "se_gate"]),
+            conv("project", "se_mul", 16, 24), bn("project_bn", "project", 24),
+            NodeSpec(name: "pool", op: "GlobalAvgPool", inputs: ["project_bn"]),
+        ]
+        let context = ComputeContext(threads: 1)
+        let graph = try Graph(nodes: nodes, seed: 21, context: context)
+        let shape = [2, 3, 32, 32]
+        let layout = Dictionary(uniqueKeysWithValues: try graph.planLayout(for: shape, mode: .inference))
+        #expect(layout["stem_act"] == "fused into stem" && layout["se_gate"] == "fused into se_expand")
+        #expect(layout["se_mul"]!.contains("blocked"), "\(layout["se_mul"]!)")
+        let mul = try #require(try graph.plan(for: shape, mode: .inference).steps[11] as? CompiledBroadcastBinary)
+        #expect(!mul.primitive.descriptor.implementation.hasPrefix("ref"), "\(mul.primitive.descriptor.implementation)")
+        let x = randomTensor(shape, seed: 22)
+        for mode in [Mode.inference, .training] {
+            _ = try graph.forward(x, mode: mode)
+            let before = context.reordersRun
+            _ = try graph.forward(x, mode: mode)
+            #expect(context.reordersRun - before == 1, "\(mode): \(context.reordersRun - before) reorders in a warm forward")
+        }
+    }
+
     /// Arena placement: buffers alive at the same step never share bytes; buffers that are not do.
     @Test func arenaPlacementNeverOverlapsLiveBuffers() {
         typealias L = ActivationArena.Lifetime
