@@ -123,10 +123,13 @@ import Testing
     }
 
     /// Every element-wise activation fuses after Conv2d → BatchNorm2d as post-ops of one convolution, which keeps a jit
-    /// implementation (a post-op oneDNN could not fuse would leave it on reference code).
-    @Test(arguments: ["ReLU", "ReLU6", "Sigmoid", "HardSigmoid", "HardSwish", "SiLU", "LeakyReLU", "Clip"])
-    func convNormActivationIsOneConvolution(_ op: String) throws {
-        let attributes: [String: AttributeValue] = op == "Clip" ? ["min": .float(-1), "max": .float(1)] : [:]
+    /// implementation (a post-op oneDNN could not fuse would leave it on reference code), and gives what the same graph
+    /// computes op by op (BatchNorm frozen: running statistics, no fusion).
+    @Test(arguments: ["ReLU", "ReLU6", "Sigmoid", "HardSigmoid", "HardSwish", "SiLU", "LeakyReLU", "Clip", "Clip max"])
+    func convNormActivationIsOneConvolution(_ name: String) throws {
+        let op = String(name.prefix { $0 != " " })
+        let attributes: [String: AttributeValue] = name == "Clip" ? ["min": .float(-1), "max": .float(1)]
+            : name == "Clip max" ? ["max": .float(0.5)] : name == "LeakyReLU" ? ["negative_slope": .float(0.2)] : [:]
         let nodes = [
             NodeSpec(name: "conv", op: "Conv2d", attributes: ["in_channels": .int(3), "out_channels": .int(16),
                                                              "kernel_size": .int(3), "padding": .int(1)], inputs: ["input"]),
@@ -134,12 +137,28 @@ import Testing
             NodeSpec(name: "act", op: op, attributes: attributes, inputs: ["bn"]),
             NodeSpec(name: "pool", op: "GlobalAvgPool", inputs: ["act"]),
         ]
-        let graph = try Graph(nodes: nodes, seed: 20, context: ComputeContext(threads: 1))
-        let layout = Dictionary(uniqueKeysWithValues: try graph.planLayout(for: [2, 3, 16, 16], mode: .inference))
+        let graph = try Graph(nodes: nodes, output: "act", seed: 20, context: ComputeContext(threads: 1))
+        let shape = [2, 3, 16, 16]
+        let layout = Dictionary(uniqueKeysWithValues: try graph.planLayout(for: shape, mode: .inference))
         #expect(layout["bn"] == "fused into conv" && layout["act"] == "fused into conv", "\(layout)")
-        let conv = try #require(try graph.plan(for: [2, 3, 16, 16], mode: .inference).steps[0] as? CompiledConv2d)
+        let conv = try #require(try graph.plan(for: shape, mode: .inference).steps[0] as? CompiledConv2d)
         #expect(!conv.forwardPrimitive.descriptor.implementation.hasPrefix("ref"),
-                "\(op): \(conv.forwardPrimitive.descriptor.implementation)")
+                "\(name): \(conv.forwardPrimitive.descriptor.implementation)")
+        // wide outputs (weights ×8, a shifted norm) so that every piece of each function is used
+        for (key, p) in graph.namedParameters() {
+            for i in p.value.scalars.indices {
+                switch key {
+                case "conv.weight": p.value.scalars[i] *= 8
+                case "bn.running_mean": p.value.scalars[i] = Float(i % 5) - 2
+                case "bn.running_var": p.value.scalars[i] = 0.5 + Float(i % 3)
+                default: break
+                }
+            }
+        }
+        let x = randomTensor(shape, seed: 23)
+        let fused = try graph.forward(x, mode: .inference)
+        for (key, p) in graph.namedParameters() where key.hasPrefix("bn") { p.isFrozen = true }
+        expectClose(fused, try graph.forward(x, mode: .training), 1e-5, "\(name): fused vs op by op")
     }
 
     /// A MobileNetV3 block's squeeze-and-excitation (global pool → conv → ReLU → conv → HardSigmoid → Mul with the
