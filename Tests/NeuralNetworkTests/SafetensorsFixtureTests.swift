@@ -129,6 +129,28 @@ struct SafetensorsFixtureTests {
         #expect(graph?.compactMap { $0["name"] as? String } == Self.networkNodes)
     }
 
+    @Test func squeezeExcitationFixtureHasItsDocumentedNames() throws {
+        let fixture = try PyTorchFixture.load("network_squeeze_excitation")
+        let graph = try JSONSerialization.jsonObject(with: Data(fixture.string("graph").utf8)) as! [[String: Any]]
+        var expected = Set(["x", "target", "eval.logits", "logits", "loss", "dx"])
+        var parameters = 0
+        for node in graph {
+            let name = node["name"] as! String
+            switch node["op"] as! String {
+            case "Conv2d", "Linear":
+                let keys = ["weight"] + ((node["bias"] as? Bool) == true ? ["bias"] : [])
+                for key in keys { expected.formUnion(["\(name).\(key)", "grad.\(name).\(key)"]); parameters += 1 }
+            case "BatchNorm2d":
+                for key in ["weight", "bias"] { expected.formUnion(["\(name).\(key)", "grad.\(name).\(key)"]); parameters += 1 }
+                for key in ["running_mean", "running_var"] { expected.formUnion(["\(name).\(key)", "after.\(name).\(key)"]) }
+            default: break
+            }
+        }
+        #expect(parameters == 20)
+        #expect(Set(fixture.tensors.keys) == expected)
+        #expect(fixture["x"].shape == [2, 3, 8, 8] && fixture["logits"].shape == [2, 3])
+    }
+
     @Test func fileWrittenByTheReferenceLibraryReads() throws {
         // Written by Hugging Face's `safetensors` package (make_official_fixture.py): its own key order, F16,
         // BF16, F64, a 0-d I64 and an empty tensor.
