@@ -17,9 +17,9 @@ public struct NodeSpec: Codable, Equatable, Sendable {
 /// Builds layers from `model.json` ops and attributes (PyTorch names and defaults).
 public enum LayerFactory {
     public static let supportedOps = [
-        "Conv2d", "BatchNorm2d", "ReLU", "ReLU6", "Sigmoid", "HardSigmoid", "HardSwish", "SiLU", "LeakyReLU", "Clip",
-        "MaxPool2d", "AvgPool2d", "LPPool2d", "GlobalAvgPool", "Dropout", "Linear", "Flatten", "Add", "Mul", "Concat",
-        "Softmax",
+        "Sigmoid", "HardSigmoid", "HardSwish", "SiLU", "LeakyReLU", "Clip", "Mul",
+        "Conv2d", "BatchNorm2d", "ReLU", "ReLU6", "MaxPool2d", "AvgPool2d", "LPPool2d", "GlobalAvgPool", "Dropout",
+        "Linear", "Flatten", "Add", "Concat", "Softmax",
     ]
 
     public static func make(_ spec: NodeSpec, generator: inout SeededGenerator) throws -> Layer {
