@@ -161,6 +161,30 @@ import Testing
         expectClose(fused, try graph.forward(x, mode: .training), 1e-5, "\(name): fused vs op by op")
     }
 
+    /// A broadcast Add after Conv2d → BatchNorm2d is not a residual sum: the convolution cannot accumulate into the
+    /// smaller N×C×1×1 buffer, so the Add runs on its own (and gives what the graph computes op by op).
+    @Test func broadcastAddIsNotFusedAsAResidualSum() throws {
+        func conv(_ name: String) -> NodeSpec {
+            NodeSpec(name: name, op: "Conv2d", attributes: ["in_channels": .int(3), "out_channels": .int(16),
+                                                           "kernel_size": .int(3), "padding": .int(1)], inputs: ["input"])
+        }
+        let nodes = [
+            conv("side"), NodeSpec(name: "pooled", op: "GlobalAvgPool", inputs: ["side"]),
+            conv("conv"), NodeSpec(name: "bn", op: "BatchNorm2d", attributes: ["num_features": .int(16)], inputs: ["conv"]),
+            NodeSpec(name: "shift", op: "Add", inputs: ["bn", "pooled"]),
+            NodeSpec(name: "act", op: "ReLU", inputs: ["shift"]),
+        ]
+        let graph = try Graph(nodes: nodes, seed: 24, context: ComputeContext(threads: 1))
+        let shape = [2, 3, 8, 8]
+        let layout = Dictionary(uniqueKeysWithValues: try graph.planLayout(for: shape, mode: .inference))
+        #expect(layout["bn"] == "fused into conv")
+        #expect(layout["shift"]!.contains("blocked") && !layout["conv"]!.contains("accumulates"), "\(layout)")
+        let x = randomTensor(shape, seed: 25)
+        let fused = try graph.forward(x, mode: .inference)
+        for (key, p) in graph.namedParameters() where key.hasPrefix("bn") { p.isFrozen = true }
+        expectClose(fused, try graph.forward(x, mode: .training), 1e-5, "broadcast add: inference vs op by op")
+    }
+
     /// A MobileNetV3 block's squeeze-and-excitation (global pool → conv → ReLU → conv → HardSigmoid → Mul with the
     /// trunk, the gate in either input order) runs in oneDNN's layouts: the gate's N×C×1×1 result is already in the
     /// trunk's blocked layout, so a warm forward runs one reorder, the input's, in inference and in training.
