@@ -54,7 +54,8 @@ import Testing
                 NodeSpec(name: "sum", op: "Add", inputs: ["a", "b"]),
             ], input: [2, 3, 8, 8])
         }
-        #expect(error?.message == "Add 'sum' needs two inputs of the same shape, got [2, 8, 6, 6] and [2, 8, 8, 8]")
+        #expect(error?.message == "Add 'sum' needs two inputs of the same shape or shapes that broadcast (on each axis equal "
+            + "extents, or 1 in one of them), got [2, 8, 6, 6] and [2, 8, 8, 8]")
     }
 
     @Test func concatShapeMismatch() {
@@ -84,6 +85,48 @@ import Testing
             try Self.build([Self.conv("c", ["out_channels": .int(8), "kernel_size": .int(3)])], input: [1, 3, 8, 8])
         }
         #expect(missing?.message == "node 'c': attribute 'in_channels' must be an integer, found nothing")
+    }
+
+    /// Bad attributes of the element-wise ops name the node, the attribute and what was found.
+    @Test(arguments: [
+        ("Clip", ["min": AttributeValue.float(3), "max": .float(1)],
+         "Clip 'act': min 3.0 is greater than max 1.0 (give min ≤ max, or leave one out for no bound on that side)"),
+        ("LeakyReLU", ["negative_slope": .string("0.1")],
+         "node 'act': attribute 'negative_slope' must be a number, found the string \"0.1\""),
+        ("HardSigmoid", ["alpha": .bool(true)], "node 'act': attribute 'alpha' must be a number, found true"),
+        ("Clip", ["max": .ints([1, 2])], "node 'act': attribute 'max' must be a number, found [1, 2]"),
+    ] as [(String, [String: AttributeValue], String)])
+    func elementwiseAttributeErrorsNameTheNode(op: String, attributes: [String: AttributeValue], message: String) {
+        #expect(throws: ModelError(message)) {
+            try Self.build([NodeSpec(name: "act", op: op, attributes: attributes, inputs: ["input"])], input: [1, 3, 4, 4])
+        }
+    }
+
+    @Test func elementwiseAttributesDefaultAsPyTorch() throws {
+        var g = SeededGenerator(seed: 0)
+        let leaky = try #require(try LayerFactory.make(NodeSpec(name: "l", op: "LeakyReLU", inputs: ["input"]), generator: &g)
+            as? LeakyReLU)
+        #expect(leaky.negativeSlope == 0.01)
+        let hard = try #require(try LayerFactory.make(NodeSpec(name: "h", op: "HardSigmoid", inputs: ["input"]), generator: &g)
+            as? HardSigmoid)
+        #expect(hard.alpha == 1.0 / 6 && hard.beta == 0.5)
+        let clip = try #require(try LayerFactory.make(NodeSpec(name: "c", op: "Clip", attributes: ["min": .int(0)],
+                                                               inputs: ["input"]), generator: &g) as? Clip)
+        #expect(clip.minimum == 0 && clip.maximum == nil && clip.attributes == ["min": .float(0)])
+    }
+
+    @Test func mulShapesThatDoNotBroadcast() {
+        let conv = Self.conv("a", ["in_channels": .int(3), "out_channels": .int(8), "kernel_size": .int(1)])
+        let mismatch = #expect(throws: ModelError.self) {
+            try Self.build([conv, NodeSpec(name: "gate", op: "Mul", inputs: ["a", "input"])], input: [2, 3, 4, 4])
+        }
+        #expect(mismatch?.message == "Mul 'gate' needs two inputs of the same shape or shapes that broadcast (on each "
+            + "axis equal extents, or 1 in one of them), got [2, 8, 4, 4] and [2, 3, 4, 4]")
+        let rank = #expect(throws: ModelError.self) {
+            try Self.build([NodeSpec(name: "f", op: "Flatten", inputs: ["input"]),
+                            NodeSpec(name: "gate", op: "Mul", inputs: ["f", "input"])], input: [2, 3, 4, 4])
+        }
+        #expect(rank?.message.hasPrefix("Mul 'gate' broadcasts inputs of equal rank only, got [2, 48] and [2, 3, 4, 4]") == true)
     }
 
     @Test func linearNeedsFlatten() {

@@ -17,6 +17,7 @@ public struct NodeSpec: Codable, Equatable, Sendable {
 /// Builds layers from `model.json` ops and attributes (PyTorch names and defaults).
 public enum LayerFactory {
     public static let supportedOps = [
+        "Sigmoid", "HardSigmoid", "HardSwish", "SiLU", "LeakyReLU", "Clip", "Mul",
         "Conv2d", "BatchNorm2d", "ReLU", "ReLU6", "MaxPool2d", "AvgPool2d", "LPPool2d", "GlobalAvgPool", "Dropout",
         "Linear", "Flatten", "Add", "Concat", "Softmax",
         "Slice",
@@ -37,8 +38,22 @@ public enum LayerFactory {
                                momentum: Float(try a.float("momentum", default: 0.1)))
         case "ReLU": return ReLU()
         case "ReLU6": return ReLU6()
+        case "Sigmoid": return Sigmoid()
+        case "HardSigmoid":
+            return HardSigmoid(alpha: try a.float("alpha", default: 1.0 / 6), beta: try a.float("beta", default: 0.5))
+        case "HardSwish": return HardSwish()
+        case "SiLU": return SiLU()
+        case "LeakyReLU": return LeakyReLU(negativeSlope: try a.float("negative_slope", default: 0.01))
+        case "Clip":
+            let minimum = try a.optionalFloat("min"), maximum = try a.optionalFloat("max")
+            if let minimum, let maximum, minimum > maximum {
+                throw ModelError("Clip '\(spec.name)': min \(minimum) is greater than max \(maximum) (give min ≤ max, "
+                    + "or leave one out for no bound on that side)")
+            }
+            return Clip(minimum: minimum, maximum: maximum)
         case "Flatten": return Flatten()
         case "Add": return Add()
+        case "Mul": return Mul()
         case "Concat":
             guard try a.int("dim", default: 1) == 1 else { throw ModelError("Concat '\(spec.name)': only dim 1 (channels)") }
             return Concat()

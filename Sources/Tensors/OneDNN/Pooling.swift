@@ -20,7 +20,7 @@ public enum Pooling {
 
     public static func forward(
         _ kind: Kind, source: MemoryDescriptor, destination: MemoryDescriptor, kernel: [Int], strides: [Int],
-        paddingBegin: [Int], paddingEnd: [Int], training: Bool
+        paddingBegin: [Int], paddingEnd: [Int], training: Bool, postOps: [PostOp] = []
     ) throws -> PrimitiveDescriptor {
         var desc = dnnl_pooling_v2_desc_t()
         var s = source.raw, d = destination.raw
@@ -32,7 +32,7 @@ public enum Pooling {
                 &desc, training ? dnnl_forward_training : dnnl_forward_inference, kind.algorithm, &s, &d,
                 st, k, dil, pl, pr),
             "pooling forward", detail)
-        return try PrimitiveDescriptor.create(&desc, operation: "pooling forward", detail: detail)
+        return try PrimitiveDescriptor.create(&desc, operation: "pooling forward", detail: detail, postOps: postOps)
     }
 
     public static func backward(
