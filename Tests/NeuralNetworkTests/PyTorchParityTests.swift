@@ -71,7 +71,7 @@ func expectParity(_ a: Tensor, _ b: Tensor, _ what: String, tolerance: Float = 1
 
     /// Two-input ops: the graph input is x0 ‖ x1 along channels; two frozen 1×1 selection convolutions (weights
     /// 0/1, exact) split it again, so the op sees oneDNN-chosen layouts and dx splits back into dx0 and dx1.
-    @Test(arguments: ["add", "concat"])
+    @Test(arguments: ["add", "concat", "concat_dim2", "concat_dim3"])
     func twoInputOpMatchesPyTorch(_ name: String) throws {
         let f = try PyTorchFixture.load(name)
         let x0 = f["x0"], x1 = f["x1"]
@@ -91,8 +91,9 @@ func expectParity(_ a: Tensor, _ b: Tensor, _ what: String, tolerance: Float = 1
         }
         let nodes = [NodeSpec(name: "a", op: "Conv2d", inputs: ["input"]), NodeSpec(name: "b", op: "Conv2d", inputs: ["input"]),
                      NodeSpec(name: "op", op: name == "add" ? "Add" : "Concat", inputs: ["a", "b"])]
+        let concat = Concat(dim: f.metadata["dim"].flatMap { Int($0) } ?? 1)
         let graph = try Graph(nodes: nodes, layers: [selector(offset: 0, count: c0), selector(offset: c0, count: c1),
-                                                     name == "add" ? Add() : Concat()],
+                                                     name == "add" ? Add() : concat],
                               context: ComputeContext(threads: 2))
         graph.inputRequiresGradient = true
         expectParity(try graph.forward(Tensor(shape: [n, c0 + c1, h, w], scalars: input), mode: .training), f["y"], "\(name) y")
