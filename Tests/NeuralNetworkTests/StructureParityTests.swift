@@ -52,4 +52,29 @@ import Testing
         expectParity(dx, f["dx"], "\(name) dx")
         expectParity(try graph.forward(f["x"], mode: .inference), f["y"], "\(name) y (inference)")
     }
+
+    /// A layer built in code and written out (a graph given layers without node attributes takes the layer's)
+    /// reads back through the factory as the same layer: same attributes, same output shape.
+    @Test func attributesRoundTripThroughTheFactory() throws {
+        let layers: [Layer] = [
+            Pool2d(kind: .max, kernelSize: [3, 3], stride: [2, 2], padding: [1, 1], dilation: [2, 1], ceilMode: true),
+            Pool2d(kind: .average(countIncludePad: false), kernelSize: [3, 2], stride: [2, 2], padding: [1, 0],
+                   ceilMode: true),
+            Pool2d(kind: .globalMax), LRN(size: 5, alpha: 1e-4, beta: 0.75, k: 2), Pad(pads: [0, 1, 2, 3], value: 0.1),
+            ChannelShuffle(groups: 4), Concat(dim: -1), SoftmaxLayer(dim: 2), Flatten(startDim: 2, endDim: 3),
+        ]
+        for layer in layers {
+            var g = SeededGenerator(seed: 2)
+            let inputs = layer is Concat ? ["input", "input"] : ["input"]
+            let spec = NodeSpec(name: "n", op: layer.op, attributes: layer.attributes, inputs: inputs)
+            let rebuilt = try LayerFactory.make(spec, generator: &g)
+            #expect(rebuilt.attributes == layer.attributes, "\(layer.op): \(rebuilt.attributes) vs \(layer.attributes)")
+            let shapes = [[2, 8, 9, 10]] + (layer is Concat ? [[2, 8, 9, 10]] : [])
+            #expect(try rebuilt.outputShape(for: shapes, node: "n") == layer.outputShape(for: shapes, node: "n"))
+        }
+        // ceil mode and dilation are written only when they differ from PyTorch's defaults
+        #expect(Pool2d(kind: .max, kernelSize: [2, 2]).attributes["ceil_mode"] == nil)
+        #expect(Pool2d(kind: .max, kernelSize: [2, 2], ceilMode: true).attributes["ceil_mode"] == .bool(true))
+        #expect(Flatten().attributes.isEmpty && Flatten(startDim: 2).attributes["start_dim"] == .int(2))
+    }
 }

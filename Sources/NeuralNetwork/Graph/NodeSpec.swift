@@ -53,8 +53,8 @@ public enum LayerFactory {
                           padding: padding.begin, paddingEnd: padding.end, dilation: try a.pair("dilation", default: [1, 1]),
                           ceilMode: try a.bool("ceil_mode", default: false))
         case "LRN":
-            return LRN(size: try a.int("size"), alpha: Float(try a.float("alpha", default: 1e-4)),
-                       beta: Float(try a.float("beta", default: 0.75)), k: Float(try a.float("k", default: 1)))
+            return LRN(size: try a.int("size"), alpha: try a.float("alpha", default: 1e-4),
+                       beta: try a.float("beta", default: 0.75), k: try a.float("k", default: 1))
         case "Pad":
             let mode = try a.string("mode", default: "constant")
             guard mode == "constant" else {
@@ -64,7 +64,7 @@ public enum LayerFactory {
             guard pads.allSatisfy({ $0 >= 0 }) else {
                 throw ModelError("Pad '\(spec.name)': pads \(pads) must be non-negative [top, left, bottom, right]")
             }
-            return Pad(pads: pads, value: Float(try a.float("value", default: 0)))
+            return Pad(pads: pads, value: try a.float("value", default: 0))
         case "ChannelShuffle": return ChannelShuffle(groups: try a.int("groups"))
         case "LPPool2d":
             guard try a.int("norm_type", default: 2) == 2 else {

@@ -3,11 +3,12 @@
 public final class LRN: Layer {
     public let op = "LRN"
     public let size: Int
-    public let alpha: Float
-    public let beta: Float
-    public let k: Float
+    /// Kept as written in `model.json` (Double), so that saving gives back the same numbers.
+    public let alpha: Double
+    public let beta: Double
+    public let k: Double
 
-    public init(size: Int, alpha: Float = 1e-4, beta: Float = 0.75, k: Float = 1) {
+    public init(size: Int, alpha: Double = 1e-4, beta: Double = 0.75, k: Double = 1) {
         self.size = size
         self.alpha = alpha
         self.beta = beta
@@ -16,7 +17,7 @@ public final class LRN: Layer {
 
     public var parameters: [Parameter] { [] }
     public var attributes: [String: AttributeValue] {
-        ["size": .int(size), "alpha": .float(Double(alpha)), "beta": .float(Double(beta)), "k": .float(Double(k))]
+        ["size": .int(size), "alpha": .float(alpha), "beta": .float(beta), "k": .float(k)]
     }
 
     public func outputShape(for inputShapes: [[Int]], node: String) throws -> [Int] {
@@ -38,7 +39,7 @@ public final class LRN: Layer {
     public func compile(inputs: [MemoryDescriptor], options: CompileOptions) throws -> CompiledLayer {
         _ = try outputShape(for: [inputs[0].dims], node: op)
         return try CompiledLRN(
-            parameters: .init(size: size, alpha: alpha, beta: beta, k: k), input: inputs[0], options: options)
+            parameters: .init(size: size, alpha: Float(alpha), beta: Float(beta), k: Float(k)), input: inputs[0], options: options)
     }
 }
 

@@ -5,15 +5,16 @@ public final class Pad: Layer {
     public let op = "Pad"
     /// [top, left, bottom, right], each ≥ 0.
     public let pads: [Int]
-    public let value: Float
+    /// Kept as written in `model.json` (Double), so that saving gives back the same number.
+    public let value: Double
 
-    public init(pads: [Int], value: Float = 0) {
+    public init(pads: [Int], value: Double = 0) {
         self.pads = pads
         self.value = value
     }
 
     public var parameters: [Parameter] { [] }
-    public var attributes: [String: AttributeValue] { ["pads": .ints(pads), "value": .float(Double(value))] }
+    public var attributes: [String: AttributeValue] { ["pads": .ints(pads), "value": .float(value)] }
 
     public func outputShape(for inputShapes: [[Int]], node: String) throws -> [Int] {
         guard inputShapes.count == 1, inputShapes[0].count == 4 else {
@@ -54,7 +55,7 @@ final class CompiledPad: CompiledLayer {
         let sameLayout = input.sameLayout(dims: outputDims)
         output = sameLayout ?? .plain(outputDims)
         let plainBackground = try Memory(.plain(outputDims))
-        plainBackground.setPlainScalars([Float](repeating: layer.value, count: plainBackground.descriptor.elementCount))
+        plainBackground.setPlainScalars([Float](repeating: Float(layer.value), count: plainBackground.descriptor.elementCount))
         background = try plainBackground.converted(to: output, context: context)
         destination = try Memory(output)
         let offsets = [0, 0, layer.pads[0], layer.pads[1]]
