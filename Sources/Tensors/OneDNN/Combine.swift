@@ -57,6 +57,11 @@ public enum Combine {
         return try region(of: parent, dims: dims, offsets: offsets)
     }
 
+    /// The part of a plain N×C×H×W memory at channel `offset` with `channels` channels (a channel slice).
+    public static func channelSlice(of plain: MemoryDescriptor, offset: Int, channels: Int) throws -> MemoryDescriptor {
+        try slice(of: plain, axis: 1, offset: offset, extent: channels)
+    }
+
     /// A descriptor for the box of `dims` starting at `offsets` inside a memory of layout `parent` (blocked
     /// layouts: offsets along a blocked axis must be whole blocks).
     public static func region(of parent: MemoryDescriptor, dims: [Int], offsets: [Int]) throws -> MemoryDescriptor {
