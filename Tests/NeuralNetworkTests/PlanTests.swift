@@ -169,6 +169,34 @@ import Testing
         #expect(first == second)
     }
 
+    /// ShuffleNetV2's channel shuffle and a constant Pad keep the layout the convolution before them chose (Pad
+    /// copies into a buffer of the same layout, which is not a layout change).
+    @Test func channelShuffleAndPadStayInTheirInputsLayout() throws {
+        let nodes = [
+            NodeSpec(name: "conv", op: "Conv2d", attributes: ["in_channels": .int(3), "out_channels": .int(32),
+                                                             "kernel_size": .int(3), "padding": .int(1)], inputs: ["input"]),
+            NodeSpec(name: "shuffle", op: "ChannelShuffle", attributes: ["groups": .int(2)], inputs: ["conv"]),
+            NodeSpec(name: "pad", op: "Pad", attributes: ["pads": .ints([1, 0, 0, 1]), "value": .float(-1)],
+                     inputs: ["shuffle"]),
+            NodeSpec(name: "pool", op: "MaxPool2d", attributes: ["kernel_size": .int(2), "ceil_mode": .bool(true)],
+                     inputs: ["pad"]),
+        ]
+        let context = ComputeContext(threads: 1)
+        let graph = try Graph(nodes: nodes, seed: 17, context: context)
+        let shape = [2, 3, 10, 10]
+        let layout = Dictionary(uniqueKeysWithValues: try graph.planLayout(for: shape, mode: .inference))
+        for node in ["conv", "shuffle", "pad", "pool"] {
+            #expect(layout[node]!.contains("blocked"), "\(node) left oneDNN's layouts: \(layout[node]!)")
+        }
+        let x = randomTensor(shape, seed: 18)
+        let first = try graph.forward(x, mode: .inference)
+        #expect(first.shape == [2, 32, 6, 6], "10 + 1 padded → 11, ceil(11/2) = 6")
+        let before = context.reordersRun
+        #expect(try graph.forward(x, mode: .inference) == first)
+        // the plan's two edges only: the input into the convolution's layout and the pooled result back to plain
+        #expect(context.reordersRun - before == 2, "reorders in one warm forward: \(context.reordersRun - before)")
+    }
+
     /// Arena placement: buffers alive at the same step never share bytes; buffers that are not do.
     @Test func arenaPlacementNeverOverlapsLiveBuffers() {
         typealias L = ActivationArena.Lifetime
