@@ -11,6 +11,8 @@ import Testing
         "sigmoid", "hardsigmoid", "hardsigmoid-onnx", "hardswish", "silu", "leakyrelu", "clip", "clip-max-only",
         "mul full·full", "mul full·pooled", "mul pooled·full", "mul full·channel", "mul pooled·channel",
         "add full+pooled", "add channel+full", "add pooled+channel",
+        "maxpool-ceil", "maxpool-dilation", "avgpool-ceil-include", "avgpool-ceil-exclude", "globalmaxpool", "lrn", "pad",
+        "channelshuffle", "concat-dim2", "concat-dim3", "softmax-dim2", "softmax-dim3", "flatten-start2",
     ]
 
     /// A graph whose first node (a conv, trainable) feeds the layer under test, so the layer sees a blocked layout.
@@ -77,13 +79,29 @@ import Testing
             return (try graph([Flatten(), Linear(inFeatures: 8 * 7 * 6, outFeatures: 5, generator: &g)]), input)
         case "softmax":
             return (try graph([Pool2d(kind: .global), Flatten(), SoftmaxLayer()]), input)
-        case "add", "concat":
+        // 7×6 with kernel 3, stride 2, padding 1 in ceil mode: the last column window overhangs the padded input
+        case "maxpool-ceil":
+            return (try graph([Pool2d(kind: .max, kernelSize: [3, 3], stride: [2, 2], padding: [1, 1], ceilMode: true)]), input)
+        case "maxpool-dilation":
+            return (try graph([Pool2d(kind: .max, kernelSize: [2, 3], stride: [2, 2], padding: [1, 1], dilation: [2, 2])]),
+                    input)
+        case "avgpool-ceil-include", "avgpool-ceil-exclude":
+            return (try graph([Pool2d(kind: .average(countIncludePad: name.hasSuffix("include")), kernelSize: [3, 3],
+                                      stride: [2, 2], padding: [1, 1], ceilMode: true)]), input)
+        case "globalmaxpool": return (try graph([Pool2d(kind: .globalMax)]), input)
+        case "lrn": return (try graph([LRN(size: 3, alpha: 0.5, beta: 0.75, k: 1.5)]), input)
+        case "pad": return (try graph([Pad(pads: [1, 0, 2, 1], value: 0.3)]), input)
+        case "channelshuffle": return (try graph([ChannelShuffle(groups: 4)]), input)
+        case "softmax-dim2", "softmax-dim3": return (try graph([SoftmaxLayer(dim: name == "softmax-dim2" ? 2 : -1)]), input)
+        case "flatten-start2": return (try graph([Flatten(startDim: 2)]), input)
+        case "add", "concat", "concat-dim2", "concat-dim3":
             let other = Conv2d(inChannels: 3, outChannels: 8, kernelSize: [1, 1], generator: &g)
             let nodes = [
                 NodeSpec(name: "a", op: "Conv2d", inputs: ["input"]), NodeSpec(name: "b", op: "Conv2d", inputs: ["input"]),
                 NodeSpec(name: "y", op: name == "add" ? "Add" : "Concat", inputs: ["a", "b"]),
             ]
-            let layers: [Layer] = [stem, other, name == "add" ? Add() : Concat()]
+            let dim = name == "concat-dim2" ? 2 : name == "concat-dim3" ? 3 : 1
+            let layers: [Layer] = [stem, other, name == "add" ? Add() : Concat(dim: dim)]
             return (try Graph(nodes: nodes, layers: layers, context: ComputeContext(threads: 2)), input)
         default: preconditionFailure(name)
         }

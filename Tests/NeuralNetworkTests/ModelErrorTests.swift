@@ -136,4 +136,37 @@ import Testing
         }
         #expect(error?.message.contains("put a Flatten before it") == true)
     }
+
+    /// Impossible attributes of the structural layers: (op, attributes, input shape, text the message must hold);
+    /// every message names the node.
+    static let impossibleAttributes: [(String, [String: AttributeValue], [Int], String)] = [
+        ("Pad", ["pads": .ints([1, -1, 0, 0])], [1, 3, 4, 4], "must be non-negative"),
+        ("Pad", ["pads": .ints([1, 1])], [1, 3, 4, 4], "'pads' must be a list of 4 integers"),
+        ("Pad", ["pads": .ints([1, 1, 1, 1]), "mode": .string("reflect")], [1, 3, 4, 4], "mode 'reflect' is not supported"),
+        ("LRN", ["size": .int(4)], [1, 8, 4, 4], "size 4 is not supported"),
+        ("LRN", ["size": .int(5), "k": .float(0)], [1, 8, 4, 4], "k must be positive"),
+        ("LRN", [:], [1, 8, 4, 4], "'size' must be an integer"),
+        ("ChannelShuffle", ["groups": .int(3)], [1, 8, 4, 4], "groups 3 must be positive and divide the 8 channels"),
+        ("Concat", ["dim": .int(0)], [1, 8, 4, 4], "dim 0 must name an axis after the batch axis"),
+        ("Concat", ["dim": .int(4)], [1, 8, 4, 4], "dim 4 must name an axis after the batch axis"),
+        ("Softmax", ["dim": .int(4)], [1, 8, 4, 4], "dim 4 is not an axis"),
+        ("Flatten", ["start_dim": .int(3), "end_dim": .int(2)], [1, 8, 4, 4], "start_dim ≤ end_dim"),
+        ("Flatten", ["start_dim": .int(5)], [1, 8, 4, 4], "must be axes of its input"),
+        ("MaxPool2d", ["kernel_size": .int(3), "dilation": .int(3)], [1, 8, 6, 6], "cannot pool input [1, 8, 6, 6]"),
+        ("MaxPool2d", ["kernel_size": .int(2), "padding": .int(2), "ceil_mode": .bool(true)], [1, 8, 6, 6],
+         "padding smaller than the dilated kernel"),
+        ("MaxPool2d", ["kernel_size": .int(2), "ceil_mode": .string("yes")], [1, 8, 6, 6], "'ceil_mode' must be true or false"),
+        ("AvgPool2d", ["kernel_size": .int(2), "dilation": .int(2)], [1, 8, 6, 6], "dilation [2, 2] is not supported"),
+    ]
+
+    @Test(arguments: impossibleAttributes.indices)
+    func impossibleStructuralAttributesNameTheNode(_ row: Int) {
+        let (op, attributes, input, text) = Self.impossibleAttributes[row]
+        let error = #expect(throws: ModelError.self) {
+            try Self.build([NodeSpec(name: "bad_node", op: op, attributes: attributes, inputs: ["input", "input"]
+                                        .prefix(op == "Concat" ? 2 : 1).map { $0 })], input: input)
+        }
+        #expect(error?.message.contains("'bad_node'") == true, "\(op): \(error?.message ?? "no error")")
+        #expect(error?.message.contains(text) == true, "\(op): \(error?.message ?? "no error")")
+    }
 }

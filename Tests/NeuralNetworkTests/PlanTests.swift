@@ -226,6 +226,79 @@ import Testing
             _ = try graph.forward(x, mode: mode)
             #expect(context.reordersRun - before == 1, "\(mode): \(context.reordersRun - before) reorders in a warm forward")
         }
+    /// A GoogLeNet-like stem and inception block (ceil-mode max pools, LRN, four branches concatenated) keeps
+    /// every activation in oneDNN's layouts: a warm inference forward runs one reorder, the input's.
+    @Test func inceptionBlockWithLRNAndCeilPoolsReordersOnlyTheInput() throws {
+        func conv(_ name: String, _ input: String, _ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1)
+            -> [NodeSpec] {
+            [NodeSpec(name: name, op: "Conv2d", attributes: [
+                "in_channels": .int(inChannels), "out_channels": .int(outChannels), "kernel_size": .int(kernel),
+                "stride": .int(stride), "padding": .int(kernel / 2), "bias": .bool(false)], inputs: [input]),
+             NodeSpec(name: name + "_bn", op: "BatchNorm2d", attributes: ["num_features": .int(outChannels)], inputs: [name]),
+             NodeSpec(name: name + "_relu", op: "ReLU", inputs: [name + "_bn"])]
+        }
+        func maxPool(_ name: String, _ input: String, stride: Int, padding: Int = 0) -> NodeSpec {
+            NodeSpec(name: name, op: "MaxPool2d", attributes: ["kernel_size": .int(3), "stride": .int(stride),
+                                                               "padding": .int(padding), "ceil_mode": .bool(true)],
+                     inputs: [input])
+        }
+        var nodes = conv("stem", "input", 3, 16, kernel: 7, stride: 2)
+        nodes.append(maxPool("pool1", "stem_relu", stride: 2))
+        nodes.append(NodeSpec(name: "lrn1", op: "LRN", attributes: ["size": .int(5)], inputs: ["pool1"]))
+        nodes += conv("b1", "lrn1", 16, 16, kernel: 1)
+        nodes += conv("b2_reduce", "lrn1", 16, 16, kernel: 1) + conv("b2", "b2_reduce_relu", 16, 32, kernel: 3)
+        nodes += conv("b3_reduce", "lrn1", 16, 16, kernel: 1) + conv("b3", "b3_reduce_relu", 16, 16, kernel: 3)
+        nodes.append(maxPool("b4_pool", "lrn1", stride: 1, padding: 1))
+        nodes += conv("b4", "b4_pool", 16, 16, kernel: 1)
+        nodes.append(NodeSpec(name: "cat", op: "Concat", attributes: ["dim": .int(1)],
+                              inputs: ["b1_relu", "b2_relu", "b3_relu", "b4_relu"]))
+        nodes.append(maxPool("pool2", "cat", stride: 2))
+        nodes.append(NodeSpec(name: "gap", op: "GlobalAvgPool", inputs: ["pool2"]))
+        let context = ComputeContext(threads: 1)
+        let graph = try Graph(nodes: nodes, seed: 15, context: context)
+        let shape = [1, 3, 32, 32]
+        let layout = Dictionary(uniqueKeysWithValues: try graph.planLayout(for: shape, mode: .inference))
+        for node in ["pool1", "lrn1", "b4_pool", "cat", "pool2"] {
+            #expect(layout[node]!.contains("blocked"), "\(node) left oneDNN's layouts: \(layout[node]!)")
+        }
+        // 32 → 16 (stem) → 8 (ceil: ⌈13/2⌉ + 1; floor would give 7) → 4 after pool2 (floor: 3)
+        let shapes = try graph.shapes(for: shape)
+        #expect(shapes[graph.nodes.firstIndex { $0.name == "pool1" }!] == [1, 16, 8, 8])
+        #expect(shapes[graph.nodes.firstIndex { $0.name == "pool2" }!] == [1, 80, 4, 4])
+        let x = randomTensor(shape, seed: 16)
+        let first = try graph.forward(x, mode: .inference)
+        let before = context.reordersRun
+        let second = try graph.forward(x, mode: .inference)
+        #expect(context.reordersRun - before == 1, "reorders in one warm forward: \(context.reordersRun - before)")
+        #expect(first == second)
+    }
+
+    /// ShuffleNetV2's channel shuffle and a constant Pad keep the layout the convolution before them chose (Pad
+    /// copies into a buffer of the same layout, which is not a layout change).
+    @Test func channelShuffleAndPadStayInTheirInputsLayout() throws {
+        let nodes = [
+            NodeSpec(name: "conv", op: "Conv2d", attributes: ["in_channels": .int(3), "out_channels": .int(32),
+                                                             "kernel_size": .int(3), "padding": .int(1)], inputs: ["input"]),
+            NodeSpec(name: "shuffle", op: "ChannelShuffle", attributes: ["groups": .int(2)], inputs: ["conv"]),
+            NodeSpec(name: "pad", op: "Pad", attributes: ["pads": .ints([1, 0, 0, 1]), "value": .float(-1)],
+                     inputs: ["shuffle"]),
+            NodeSpec(name: "pool", op: "MaxPool2d", attributes: ["kernel_size": .int(2), "ceil_mode": .bool(true)],
+                     inputs: ["pad"]),
+        ]
+        let context = ComputeContext(threads: 1)
+        let graph = try Graph(nodes: nodes, seed: 17, context: context)
+        let shape = [2, 3, 10, 10]
+        let layout = Dictionary(uniqueKeysWithValues: try graph.planLayout(for: shape, mode: .inference))
+        for node in ["conv", "shuffle", "pad", "pool"] {
+            #expect(layout[node]!.contains("blocked"), "\(node) left oneDNN's layouts: \(layout[node]!)")
+        }
+        let x = randomTensor(shape, seed: 18)
+        let first = try graph.forward(x, mode: .inference)
+        #expect(first.shape == [2, 32, 6, 6], "10 + 1 padded → 11, ceil(11/2) = 6")
+        let before = context.reordersRun
+        #expect(try graph.forward(x, mode: .inference) == first)
+        // the plan's two edges only: the input into the convolution's layout and the pooled result back to plain
+        #expect(context.reordersRun - before == 2, "reorders in one warm forward: \(context.reordersRun - before)")
     }
 
     /// Arena placement: buffers alive at the same step never share bytes; buffers that are not do.

@@ -77,7 +77,7 @@ func expectParity(_ a: Tensor, _ b: Tensor, _ what: String, tolerance: Float = 1
     /// is its first tap gives back an input of Hᵢ×Wᵢ — so the op sees oneDNN-chosen layouts and broadcast shapes, and
     /// dx splits back into dx0 and dx1.
     @Test(arguments: ["add", "concat", "mul", "mul_broadcast", "mul_broadcast_reversed", "mul_broadcast_mixed",
-                      "add_broadcast", "add_broadcast_reversed"])
+                      "add_broadcast", "add_broadcast_reversed", "concat_dim2", "concat_dim3"])
     func twoInputOpMatchesPyTorch(_ name: String) throws {
         let f = try PyTorchFixture.load(name)
         let parts = [f["x0"], f["x1"]]
@@ -106,7 +106,8 @@ func expectParity(_ a: Tensor, _ b: Tensor, _ what: String, tolerance: Float = 1
         let op = f.string("op")
         let nodes = [NodeSpec(name: "a", op: "Conv2d", inputs: ["input"]), NodeSpec(name: "b", op: "Conv2d", inputs: ["input"]),
                      NodeSpec(name: "op", op: op, inputs: ["a", "b"])]
-        let layer: Layer = op == "Add" ? Add() : op == "Mul" ? Mul() as Layer : Concat()
+        let layer: Layer = op == "Add" ? Add() : op == "Mul" ? Mul() as Layer
+            : Concat(dim: f.metadata["dim"].flatMap { Int($0) } ?? 1)
         let graph = try Graph(nodes: nodes, layers: [selector(0), selector(1), layer], context: ComputeContext(threads: 2))
         graph.inputRequiresGradient = true
         let x = Tensor(shape: [n, total, h, w], scalars: input)

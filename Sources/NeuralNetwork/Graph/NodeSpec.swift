@@ -20,7 +20,7 @@ public enum LayerFactory {
         "Sigmoid", "HardSigmoid", "HardSwish", "SiLU", "LeakyReLU", "Clip", "Mul",
         "Conv2d", "BatchNorm2d", "ReLU", "ReLU6", "MaxPool2d", "AvgPool2d", "LPPool2d", "GlobalAvgPool", "Dropout",
         "Linear", "Flatten", "Add", "Concat", "Softmax",
-        "Slice",
+        "GlobalMaxPool", "LRN", "Pad", "ChannelShuffle", "Slice",
     ]
 
     public static func make(_ spec: NodeSpec, generator: inout SeededGenerator) throws -> Layer {
@@ -51,24 +51,39 @@ public enum LayerFactory {
                     + "or leave one out for no bound on that side)")
             }
             return Clip(minimum: minimum, maximum: maximum)
-        case "Flatten": return Flatten()
-        case "Add": return Add()
         case "Mul": return Mul()
-        case "Concat":
-            guard try a.int("dim", default: 1) == 1 else { throw ModelError("Concat '\(spec.name)': only dim 1 (channels)") }
-            return Concat()
-        case "Softmax": return SoftmaxLayer()
         case "Slice":
             guard try a.int("dim", default: 1) == 1 else { throw ModelError("Slice '\(spec.name)': only dim 1 (channels)") }
             return Slice(start: try a.int("start"), end: try a.int("end"))
+        case "Flatten":
+            return Flatten(startDim: try a.int("start_dim", default: 1), endDim: try a.int("end_dim", default: -1))
+        case "Add": return Add()
+        case "Concat": return Concat(dim: try a.int("dim", default: 1))
+        case "Softmax": return SoftmaxLayer(dim: try a.int("dim", default: 1))
         case "GlobalAvgPool": return Pool2d(kind: .global)
+        case "GlobalMaxPool": return Pool2d(kind: .globalMax)
         case "MaxPool2d", "AvgPool2d":
             let kernel = try a.pair("kernel_size")
             let padding = try a.padding("padding")
             let kind: Pool2d.Kind = spec.op == "MaxPool2d"
                 ? .max : .average(countIncludePad: try a.bool("count_include_pad", default: true))
             return Pool2d(kind: kind, kernelSize: kernel, stride: try a.pair("stride", default: kernel),
-                          padding: padding.begin, paddingEnd: padding.end)
+                          padding: padding.begin, paddingEnd: padding.end, dilation: try a.pair("dilation", default: [1, 1]),
+                          ceilMode: try a.bool("ceil_mode", default: false))
+        case "LRN":
+            return LRN(size: try a.int("size"), alpha: try a.float("alpha", default: 1e-4),
+                       beta: try a.float("beta", default: 0.75), k: try a.float("k", default: 1))
+        case "Pad":
+            let mode = try a.string("mode", default: "constant")
+            guard mode == "constant" else {
+                throw ModelError("Pad '\(spec.name)': mode '\(mode)' is not supported (only constant padding)")
+            }
+            let pads = try a.ints("pads", count: 4)
+            guard pads.allSatisfy({ $0 >= 0 }) else {
+                throw ModelError("Pad '\(spec.name)': pads \(pads) must be non-negative [top, left, bottom, right]")
+            }
+            return Pad(pads: pads, value: try a.float("value", default: 0))
+        case "ChannelShuffle": return ChannelShuffle(groups: try a.int("groups"))
         case "LPPool2d":
             guard try a.int("norm_type", default: 2) == 2 else {
                 throw ModelError("LPPool2d '\(spec.name)': only norm_type 2 is supported")

@@ -55,6 +55,20 @@ public struct MemoryDescriptor: Equatable, CustomStringConvertible {
     /// True for a zero (absent) descriptor, as oneDNN returns for an optional argument that is not needed.
     public var isZero: Bool { raw.ndims == 0 }
 
+    /// The layout of this descriptor for other dims of the same rank (`nChw16c` stays `nChw16c`), when it is
+    /// one of the dense layouts oneDNN's primitives choose for activations; nil otherwise.
+    public func sameLayout(dims newDims: [Int]) -> MemoryDescriptor? {
+        guard newDims.count == dims.count else { return nil }
+        let candidates: [dnnl_format_tag_t]
+        switch dims.count {
+        case 4: candidates = [dnnl_abcd, dnnl_acdb, dnnl_aBcd8b, dnnl_aBcd16b, dnnl_ABcd16a16b, dnnl_ABcd8a8b]
+        case 1, 2, 3, 5, 6: candidates = [Self.plainTag(rank: dims.count)]
+        default: return nil
+        }
+        guard let tag = candidates.first(where: { Self.make(dims, tag: $0) == self }) else { return nil }
+        return Self.make(newDims, tag: tag)
+    }
+
     /// The same layout viewed with other dims of equal element count (plain layouts only).
     public func reshapedPlain(_ newDims: [Int]) -> MemoryDescriptor {
         precondition(isPlain && newDims.reduce(1, *) == elementCount, "cannot view \(self) as \(newDims)")

@@ -562,6 +562,61 @@ def make_schedules():
                                 "torch_version": torch.__version__})
 
 
+# MARK: - Structural layers (ONNX import: GoogLeNet, SqueezeNet, AlexNet, DenseNet, ShuffleNetV2)
+
+def make_structure_layers():
+    """Pooling attributes, LRN, Pad, ChannelShuffle and any-axis Concat/Softmax/Flatten, with their own
+    generator so that the files above do not change. Each file's `graft_node` metadata is the node Graft runs:
+    {"op": ..., "attributes": {...}} with PyTorch's attribute names, as the ONNX importer writes them."""
+    g = torch.Generator().manual_seed(4321)
+
+    def case(name, op, module_or_fn, inputs, graft_op, graft_attributes):
+        node = json.dumps({"op": graft_op, "attributes": graft_attributes}, sort_keys=True)
+        layer_fixture(name, op, module_or_fn, inputs, [], [], {"graft_node": node}, "train", g)
+
+    # ceil_mode: on 9×8 with kernel 3, stride 2, padding 1 the last column window runs one past the padded
+    # input (W: 5 outputs where floor gives 4); H fits exactly (no extra).
+    case("maxpool2d_ceil", "MaxPool2d", nn.MaxPool2d(3, 2, 1, ceil_mode=True), {"x": randn(g, 2, 3, 9, 8)},
+         "MaxPool2d", {"kernel_size": [3, 3], "stride": [2, 2], "padding": [1, 1], "ceil_mode": True})
+    for include in (True, False):
+        case(f"avgpool2d_ceil_count_include_pad_{str(include).lower()}", "AvgPool2d",
+             nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=include), {"x": randn(g, 2, 3, 9, 8)},
+             "AvgPool2d", {"kernel_size": [3, 3], "stride": [2, 2], "padding": [1, 1], "ceil_mode": True,
+                           "count_include_pad": include})
+    # kernel 2, stride 2, padding 1 on 5×7: on both axes ceil would add a window starting in the end padding,
+    # which PyTorch drops (3×4 outputs, not 4×5).
+    case("avgpool2d_ceil_k2s2p1", "AvgPool2d", nn.AvgPool2d(2, 2, 1, ceil_mode=True, count_include_pad=True),
+         {"x": randn(g, 2, 3, 5, 7)}, "AvgPool2d",
+         {"kernel_size": [2, 2], "stride": [2, 2], "padding": [1, 1], "ceil_mode": True, "count_include_pad": True})
+    case("maxpool2d_dilation2", "MaxPool2d", nn.MaxPool2d(3, 2, 1, dilation=2), {"x": randn(g, 2, 3, 9, 10)},
+         "MaxPool2d", {"kernel_size": [3, 3], "stride": [2, 2], "padding": [1, 1], "dilation": [2, 2]})
+    case("global_max_pool", "AdaptiveMaxPool2d", nn.AdaptiveMaxPool2d(1), {"x": randn(g, 2, 5, 7, 6)},
+         "GlobalMaxPool", {})
+    # alpha large enough that α and α/size give visibly different results; 7 channels so the window is cut at
+    # both ends
+    case("lrn", "LocalResponseNorm", nn.LocalResponseNorm(5, alpha=0.5, beta=0.75, k=2.0),
+         {"x": randn(g, 2, 7, 4, 5, scale=2.0)}, "LRN", {"size": 5, "alpha": 0.5, "beta": 0.75, "k": 2.0})
+    case("pad", "ConstantPad2d", lambda x: F.pad(x, (1, 2, 0, 3), value=0.5), {"x": randn(g, 2, 3, 4, 5)},
+         "Pad", {"pads": [0, 1, 3, 2], "value": 0.5})
+    # 12 channels in 3 groups of 4: PyTorch's groups differ from oneDNN's group size. nn.ChannelShuffle has no
+    # backward in torch 1.13, so the fixture runs torchvision ShuffleNetV2's reshape-transpose-reshape, checked
+    # equal to nn.ChannelShuffle's forward.
+    def shuffle(x, groups=3):
+        n, c, h, w = x.shape
+        return x.view(n, groups, c // groups, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
+    x = randn(g, 2, 12, 3, 4)
+    assert torch.equal(shuffle(x), nn.ChannelShuffle(3)(x))
+    case("channel_shuffle", "ChannelShuffle", shuffle, {"x": x}, "ChannelShuffle", {"groups": 3})
+    for dim in (2, 3):
+        layer_fixture(f"concat_dim{dim}", "Concat", lambda a, b, d=dim: torch.cat([a, b], dim=d),
+                      {"x0": randn(g, 2, 3, 4, 5), "x1": randn(g, 2, 3, 4, 5)}, [], [],
+                      {"dim": dim, "graft_node": json.dumps({"op": "Concat", "attributes": {"dim": dim}})}, "train", g)
+        case(f"softmax_dim{dim}", "Softmax", nn.Softmax(dim=dim), {"x": randn(g, 2, 3, 4, 5, scale=2.0)},
+             "Softmax", {"dim": dim})
+    case("flatten_start_dim2", "Flatten", nn.Flatten(start_dim=2), {"x": randn(g, 2, 3, 4, 5)},
+         "Flatten", {"start_dim": 2, "end_dim": -1})
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
     make_layers()
@@ -570,3 +625,4 @@ if __name__ == "__main__":
     make_se_network()
     make_optimizers()
     make_schedules()
+    make_structure_layers()
