@@ -172,7 +172,7 @@ private func smallReference(_ x: Tensor, _ w: [Float], _ b: [Float], _ fw: [Floa
         for k in 0..<2 { for i in 0..<4 { fwT[i * 2 + k] = fw[k * 4 + i] } }
         let inits = [
             ONNXBuilder.ints("pads", [0, 0, 0, 1, 0, 0, 1, 0]), ONNXBuilder.tensor("zero", [], [0]),
-            ONNXBuilder.tensor("w", [4, 3, 3, 3], w), ONNXBuilder.ints("zeroIndex", [0]), ONNXBuilder.ints("axes0", [0]),
+            ONNXBuilder.tensor("w", [4, 3, 3, 3], w), { var t = ONNXBuilder.ints("zeroIndex", [0]); t.dims = []; return t }(), ONNXBuilder.ints("axes0", [0]),
             ONNXBuilder.ints("minusOne", [-1]), ONNXBuilder.tensor("fwT", [4, 2], fwT), ONNXBuilder.tensor("fb", [2], fb),
         ]
         let (folder, summary) = try ONNXBuilder.importing(ONNXBuilder.model(nodes: nodes, initializers: inits))

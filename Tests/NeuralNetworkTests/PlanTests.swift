@@ -226,6 +226,8 @@ import Testing
             _ = try graph.forward(x, mode: mode)
             #expect(context.reordersRun - before == 1, "\(mode): \(context.reordersRun - before) reorders in a warm forward")
         }
+    }
+
     /// A GoogLeNet-like stem and inception block (ceil-mode max pools, LRN, four branches concatenated) keeps
     /// every activation in oneDNN's layouts: a warm inference forward runs one reorder, the input's.
     @Test func inceptionBlockWithLRNAndCeilPoolsReordersOnlyTheInput() throws {
