@@ -38,12 +38,12 @@ public struct ServiceRoutes: Sendable {
 
     /// The routes served without the token: probes for load balancers and orchestrators, and the API's
     /// description (the same for every installation, it tells clients how to authenticate).
-    public static let publicPatterns: Set<String> = ["/health", "/ready", "/openapi.json"]
+    public static let publicPatterns = Set(["/health", "/ready", "/openapi.json"]).union(v2PublicPatterns)
 
     /// Whether `route` needs the token on this server.
     public func requiresToken(_ route: Router.Route) -> Bool {
         guard apiToken != nil, !Self.publicPatterns.contains(route.pattern) else { return false }
-        return !(publicPredict && route.method == .post && route.pattern == "/predict")
+        return !(publicPredict && ((route.method == .post && route.pattern == "/predict") || Self.isV2ModelRoute(route)))
     }
 
     /// Adds every route to `router`, each counted and timed per route pattern into `metricsRegistry`, and sets
@@ -104,6 +104,7 @@ public struct ServiceRoutes: Sendable {
         registerJobRoutes(on: router)
         registerCatalogRoutes(on: router)
         router.post("/predict", maxBodySize: 32 << 20) { request in try predict(request) }
+        registerV2Routes(on: router)
     }
 
     private func readiness() throws -> Response {
