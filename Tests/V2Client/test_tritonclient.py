@@ -1,6 +1,6 @@
 """tritonclient's ordinary HTTP calls against a real `graft serve` on the default model (fmnist-resnet8).
 
-Run by scripts/test-v2-client (which makes the venv with tritonclient[http] from PyPI and builds graft); by hand:
+Run by scripts/test-v2-client (which makes the venv with tritonclient[http] and kserve from PyPI); by hand:
     GRAFT=.build/release/graft var/v2-client-venv/bin/python Tests/V2Client/test_tritonclient.py
 """
 import base64
