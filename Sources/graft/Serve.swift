@@ -69,7 +69,9 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        // Lines are written by a background thread (an access-log line per request must not cost a write on the
+        // request's thread); warnings and errors are written at once.
+        LoggingSystem.bootstrap { BufferedLogHandler(label: $0) }
         var configuration = ServiceConfiguration(dataDirectory: URL(fileURLWithPath: data, isDirectory: true),
                                                  resourcesRoot: resources.map { URL(fileURLWithPath: $0) })
         configuration.workerCount = workers
@@ -90,10 +92,12 @@ struct Serve: ParsableCommand {
                                defaultBaseModelID: defaultBaseModel, bootstrapMetrics: true)
         try host.start(stopOnSignals: true)
         let models = service.baseModels.registered.joined(separator: ", ")
-        // Through the logger (unbuffered standard error), so the line shows at once under nohup or systemd too.
+        // Through the logger, flushed at once, so the line shows under nohup or systemd too.
         let message = "Graft is serving http://\(self.host):\(host.port) with base models: \(models.isEmpty ? "none" : models); "
             + "data under \(configuration.dataDirectory.path). Ctrl-C stops it."
         Logger(label: "graft").notice("\(message)")
+        LogWriter.standardError.flush()
         host.waitUntilStopped()
+        LogWriter.standardError.flush()
     }
 }
