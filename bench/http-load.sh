@@ -20,7 +20,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 echo "== building (release) =="
 build() {  # package-path scratch-name product
     swift build -c release --package-path "$1" --scratch-path "$OUT/build-$2" --product "$3" >"$OUT/build-$2.log" 2>&1 \
-        || { tail -30 "$OUT/build-$2.log"; exit 1; }
+        || { tail -30 "$OUT/build-$2.log" >&2; exit 1; }
     echo "$(swift build -c release --package-path "$1" --scratch-path "$OUT/build-$2" --show-bin-path)/$3"
 }
 if [[ -z "${GRAFT:-}" ]]; then GRAFT=$(build . graft graft); fi
@@ -36,7 +36,8 @@ names=(); ports=()
 start_graft() {  # name port binary
     local data="$OUT/graft-serve-$2"
     rm -rf "$data"
-    "$3" serve --port "$2" --data "$data" >"$OUT/$1.log" 2>&1 & pids+=($!)
+    # Default flags but the per-client cap (64): wrk is one client, and its 512-connection run must not be refused.
+    "$3" serve --port "$2" --data "$data" --max-connections-per-client 1024 >"$OUT/$1.log" 2>&1 & pids+=($!)
     names+=("$1"); ports+=("$2")
 }
 start_graft graft-serve 18083 "$GRAFT"

@@ -9,7 +9,9 @@ import Logging
 /// An info line (the access log's) costs the calling thread a copy of the event into the writer's queue; the
 /// writer formats and writes the queue in one `write` every `LogWriter.interval`. A line at `warning` or above
 /// drains the queue on the calling thread first, in order, so errors reach the file at once and the lines before
-/// them too.
+/// them too. When the writer cannot keep up (64 connections saturating two cores leave its thread little time),
+/// lines below `warning` beyond `LogWriter.maximumQueued` are dropped and counted, and the count is written as a
+/// warning: the log is sampled then rather than stall a request behind a backlog.
 public struct BufferedLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     public var metadata: Logger.Metadata = [:]
@@ -57,13 +59,14 @@ public final class LogWriter: @unchecked Sendable {
 
     /// How long an info line may wait in the queue before it is written.
     public static let interval: Double = 0.05
-    /// Entries queued beyond which the logging thread writes them itself: memory stays bounded when the writer
-    /// cannot keep up (a slow terminal), and nothing is dropped.
-    static let maximumQueued = 50_000
+    /// Entries queued beyond which lines below `warning` are dropped (and counted) until the writer catches up.
+    static let maximumQueued = 20_000
 
     private let fileDescriptor: Int32
     private let queueLock = NSLock()
     private var queued: [Entry] = []
+    /// Lines dropped since the last batch, reported in the next one.
+    private var dropped = 0
     /// Held while a batch is formatted and written, so batches leave in the order they were taken.
     private let writeLock = NSLock()
     private var formatter = LineFormatter()
@@ -71,10 +74,12 @@ public final class LogWriter: @unchecked Sendable {
     init(fileDescriptor: Int32) {
         self.fileDescriptor = fileDescriptor
         let thread = Thread { [weak self] in
+            var written = 0
             while true {
-                Thread.sleep(forTimeInterval: LogWriter.interval)
+                // A large batch means a backlog: go on at once.
+                if written < 1000 { Thread.sleep(forTimeInterval: LogWriter.interval) }
                 guard let writer = self else { return }
-                writer.flush()
+                written = writer.flush()
             }
         }
         thread.name = "graft-log-writer"
@@ -83,26 +88,39 @@ public final class LogWriter: @unchecked Sendable {
 
     func enqueue(_ entry: Entry, urgent: Bool) {
         queueLock.lock()
-        queued.append(entry)
-        let full = queued.count >= Self.maximumQueued
+        if urgent || queued.count < Self.maximumQueued {
+            queued.append(entry)
+        } else {
+            dropped += 1
+        }
         queueLock.unlock()
-        if urgent || full { flush() }
+        if urgent { flush() }
     }
 
-    /// Writes everything queued now, on the calling thread (shutdown calls it so the last lines are not lost).
-    public func flush() {
+    /// Writes everything queued now, on the calling thread (shutdown calls it so the last lines are not lost);
+    /// returns how many lines it wrote.
+    @discardableResult
+    public func flush() -> Int {
         writeLock.lock()
         defer { writeLock.unlock() }
         queueLock.lock()
-        let batch = queued
+        var batch = queued
+        let droppedNow = dropped
         queued.removeAll(keepingCapacity: true)
+        dropped = 0
         queueLock.unlock()
-        guard !batch.isEmpty else { return }
+        if droppedNow > 0, let last = batch.last {
+            batch.append(Entry(seconds: last.seconds, level: .warning, label: "graft.log", message:
+                "\(droppedNow) log lines below warning dropped: the log could not keep up", metadata: [:],
+                source: "HTTPServer"))
+        }
+        guard !batch.isEmpty else { return 0 }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(batch.count * 200)
         for entry in batch { formatter.append(entry, to: &bytes) }
         // A log that cannot be written has nowhere to report it.
         try? bytes.withUnsafeBytes { try POSIX.writeAll(fileDescriptor, $0) }
+        return batch.count
     }
 }
 

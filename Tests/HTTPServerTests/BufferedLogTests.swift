@@ -74,6 +74,24 @@ import Testing
         #expect(next == Array(repeating: perThread, count: threads))
     }
 
+    /// Beyond the queue's bound, info lines are dropped and counted (a warning says how many); errors never are.
+    @Test func aFullQueueDropsInfoLinesButNotErrors() throws {
+        let file = try LogFile()
+        let logger = file.logger()
+        // The writer's thread may drain part of the queue meanwhile, so count what reached the file.
+        let extra = 500
+        for index in 0..<(LogWriter.maximumQueued + extra) { logger.info("line \(index)") }
+        logger.error("still written")
+        file.writer.flush()
+        let lines = file.lines
+        let infos = lines.filter { $0.contains(" info ") }.count
+        let droppedCount = lines.filter { $0.contains("log lines below warning dropped") }.compactMap { line in
+            line.split(separator: "] ").last?.split(separator: " ").first.flatMap { Int($0) }
+        }.reduce(0, +)
+        #expect(infos + droppedCount == LogWriter.maximumQueued + extra, "\(infos) written, \(droppedCount) dropped")
+        #expect(lines.contains { $0.hasSuffix("] still written") })
+    }
+
     @Test func timestampsAreUTCInStreamLogHandlersForm() {
         #expect(LineFormatter.timestamp(epochSeconds: 0) == "1970-01-01T00:00:00+0000")
         #expect(LineFormatter.timestamp(epochSeconds: 1_796_168_055) == "2026-12-01T23:34:15+0000")
