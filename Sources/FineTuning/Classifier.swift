@@ -86,25 +86,46 @@ public final class Classifier {
 
     /// Logits N×K of images already prepared to the input size, in chunks of `batchSizes`.
     public func logits(_ images: [ByteImage]) throws -> Tensor {
+        try chunkedLogits(count: images.count) { start, size in spec.batch(Array(images[start..<(start + size)])) }
+    }
+
+    /// Logits N×K of a batch already preprocessed to the model's input (normalised N×C×H×W, as `InputSpec.batch`
+    /// makes it), in chunks of `batchSizes`: what a client that preprocesses itself sends (the V2 protocol's FP32
+    /// input). The batch's shape must be `inputShape(batch: N)`.
+    public func logits(preprocessed batch: Tensor) throws -> Tensor {
+        let expected = model.manifest.inputShape(batch: batch.shape.first ?? 0)
+        guard batch.shape == expected, batch.shape[0] > 0 else {
+            throw ClassifierError(description: "The batch has shape \(batch.shape); this model takes N×"
+                + "\(spec.channels)×\(spec.height)×\(spec.width) with N ≥ 1.")
+        }
+        let imageSize = expected.dropFirst().reduce(1, *)
+        return try chunkedLogits(count: batch.shape[0]) { start, size in
+            Tensor(shape: model.manifest.inputShape(batch: size),
+                   scalars: Array(batch.scalars[(start * imageSize)..<((start + size) * imageSize)]))
+        }
+    }
+
+    /// Runs `count` inputs through the graph in chunks of `batchSizes` (each chunk's tensor made by `chunk(start,
+    /// size)`), so only warmed plans run, and checks that the head gives one score per label.
+    private func chunkedLogits(count: Int, _ chunk: (Int, Int) -> Tensor) throws -> Tensor {
         var scalars: [Float] = []
         var start = 0, classes = 0
-        while start < images.count {
-            let size = batchSizes.first { $0 <= images.count - start }!
-            let logits = try model.graph.forward(spec.batch(Array(images[start..<(start + size)])), mode: .inference)
+        while start < count {
+            let size = batchSizes.first { $0 <= count - start }!
+            let logits = try model.graph.forward(chunk(start, size), mode: .inference)
             classes = logits.shape.last ?? 0
             scalars += logits.scalars
             start += size
         }
-        return Tensor(shape: [images.count, classes], scalars: scalars)
+        guard classes == labels.count else {
+            throw ClassifierError(description: "The model produced \(classes) scores per image for "
+                + "\(labels.count) labels; its head does not match its labels.")
+        }
+        return Tensor(shape: [count, classes], scalars: scalars)
     }
 
     /// The `topK` most probable labels of each prepared image, in order.
     public func classify(_ images: [ByteImage], topK: Int) throws -> [Prediction] {
-        let logits = try self.logits(images)
-        guard logits.shape.count == 2, logits.shape[0] == images.count, logits.shape[1] == labels.count else {
-            throw ClassifierError(description: "The model produced \(logits.shape) for \(images.count) image(s) and "
-                + "\(labels.count) labels; its head does not match its labels.")
-        }
-        return ClassScores.predictions(logits: logits, labels: labels, topK: topK)
+        ClassScores.predictions(logits: try logits(images), labels: labels, topK: topK)
     }
 }

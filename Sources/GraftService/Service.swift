@@ -22,6 +22,8 @@ public struct ServiceConfiguration: Sendable {
     public var modelCacheBytes: Int = 1 << 30
     /// The memory all predictions may spend decoding images at once; beyond it a request answers 503.
     public var decodeBudgetBytes: Int = 1 << 30
+    /// The largest body of a V2 infer request (a preprocessed FP32 batch of 64 224×224 images is 37 MiB binary).
+    public var v2MaxBodyBytes: Int = 64 << 20
     /// What one job may need (memory, steps, metric rows), checked on submission and kept to while it runs.
     public var jobLimits = JobLimits()
 

@@ -67,13 +67,22 @@ struct ResponseEncoder {
         return cachedDate
     }
 
-    /// Formats seconds since 1970 as an HTTP date (RFC 9110 §5.6.7), via the days-to-civil algorithm.
+    /// Formats seconds since 1970 as an HTTP date (RFC 9110 §5.6.7).
     static func imfFixdate(epochSeconds: Int) -> String {
+        let date = civilDate(epochSeconds: epochSeconds)
+        let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]  // 1970-01-01 was a Thursday
+        let weekday = weekdays[((date.days % 7) + 7) % 7]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(weekday), \(two(date.day)) \(months[date.month - 1]) \(date.year) \(two(date.secondsOfDay / 3600)):"
+            + "\(two(date.secondsOfDay / 60 % 60)):\(two(date.secondsOfDay % 60)) GMT"
+    }
+
+    /// The UTC calendar date of seconds since 1970, via Howard Hinnant's days-to-civil algorithm (also the log's
+    /// timestamps).
+    static func civilDate(epochSeconds: Int) -> (days: Int, year: Int, month: Int, day: Int, secondsOfDay: Int) {
         let days = epochSeconds >= 0 ? epochSeconds / 86400 : (epochSeconds - 86399) / 86400
         let secondsOfDay = epochSeconds - days * 86400
-        let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]  // 1970-01-01 was a Thursday
-        let weekday = weekdays[((days % 7) + 7) % 7]
-        // Howard Hinnant's civil_from_days.
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097
@@ -83,9 +92,6 @@ struct ResponseEncoder {
         let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
         let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(weekday), \(two(day)) \(months[month - 1]) \(year) \(two(secondsOfDay / 3600)):"
-            + "\(two(secondsOfDay / 60 % 60)):\(two(secondsOfDay % 60)) GMT"
+        return (days, year, month, day, secondsOfDay)
     }
 }

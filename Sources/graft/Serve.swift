@@ -33,7 +33,10 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("decode-budget-mib"),
             help: "Memory all predictions may spend decoding images at once, in MiB (beyond it a request gets 503 with Retry-After).")
     var decodeBudgetMiB = 1024
-    @Flag(help: "Serve POST /predict without the GRAFT_API_TOKEN (every other guarded route still needs it).")
+    @Option(name: .customLong("v2-max-body-mib"),
+            help: "Largest body of a V2 infer request (POST /v2/models/{name}/infer), in MiB.")
+    var v2MaxBodyMiB = 64
+    @Flag(help: "Serve POST /predict and the V2 model routes without the GRAFT_API_TOKEN (every other guarded route still needs it).")
     var publicPredict = false
     @Option(help: "Connections served at once; beyond them (and a reserve of 8 for /health and /ready) a 503.")
     var maxConnections = 1024
@@ -52,6 +55,7 @@ struct Serve: ParsableCommand {
         guard maxUploadMiB >= 1 else { throw ValidationError("--max-upload-mib must be at least 1.") }
         guard modelCacheMiB >= 1 else { throw ValidationError("--model-cache-mib must be at least 1.") }
         guard decodeBudgetMiB >= 1 else { throw ValidationError("--decode-budget-mib must be at least 1.") }
+        guard v2MaxBodyMiB >= 1 else { throw ValidationError("--v2-max-body-mib must be at least 1.") }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1.") }
         guard maxConnectionsPerClient >= 1 else {
             throw ValidationError("--max-connections-per-client must be at least 1.")
@@ -65,7 +69,9 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        // Lines are written by a background thread (an access-log line per request must not cost a write on the
+        // request's thread); warnings and errors are written at once.
+        LoggingSystem.bootstrap { BufferedLogHandler(label: $0) }
         var configuration = ServiceConfiguration(dataDirectory: URL(fileURLWithPath: data, isDirectory: true),
                                                  resourcesRoot: resources.map { URL(fileURLWithPath: $0) })
         configuration.workerCount = workers
@@ -73,6 +79,7 @@ struct Serve: ParsableCommand {
         configuration.maxUploadBytes = maxUploadMiB << 20
         configuration.modelCacheBytes = modelCacheMiB << 20
         configuration.decodeBudgetBytes = decodeBudgetMiB << 20
+        configuration.v2MaxBodyBytes = v2MaxBodyMiB << 20
         if let jobMemoryMiB { configuration.jobLimits.memoryBudgetBytes = jobMemoryMiB << 20 }
         let service = try Service(configuration: configuration, runner: FineTuningJobRunner())
         let environment = ProcessInfo.processInfo.environment
@@ -85,10 +92,12 @@ struct Serve: ParsableCommand {
                                defaultBaseModelID: defaultBaseModel, bootstrapMetrics: true)
         try host.start(stopOnSignals: true)
         let models = service.baseModels.registered.joined(separator: ", ")
-        // Through the logger (unbuffered standard error), so the line shows at once under nohup or systemd too.
+        // Through the logger, flushed at once, so the line shows under nohup or systemd too.
         let message = "Graft is serving http://\(self.host):\(host.port) with base models: \(models.isEmpty ? "none" : models); "
             + "data under \(configuration.dataDirectory.path). Ctrl-C stops it."
         Logger(label: "graft").notice("\(message)")
+        LogWriter.standardError.flush()
         host.waitUntilStopped()
+        LogWriter.standardError.flush()
     }
 }

@@ -9,7 +9,7 @@ enum OpenAPIDocument {
     static func make() -> JSONValue {
         // With GRAFT_API_TOKEN set, every route but the public ones needs the bearer token: optional in the
         // document ({} or bearer) because a server may run without one.
-        var paths = paths
+        var paths = paths.merging(v2Paths) { graft, _ in graft }
         for (path, item) in paths where !ServiceRoutes.publicPatterns.contains(path) {
             guard case .object(var operations) = item else { continue }
             for (method, operation) in operations {
@@ -19,7 +19,7 @@ enum OpenAPIDocument {
                 responses["401"] = error
                 fields["responses"] = .object(responses)
                 fields["security"] = .array([.object([:]), .object(["bearer": .array([])])])
-                if path == "/predict" {
+                if path == "/predict" || path.hasPrefix("/v2/models/") {
                     fields["description"] = .string("Needs the token when the server has one, unless it runs with "
                         + "--public-predict.")
                 }

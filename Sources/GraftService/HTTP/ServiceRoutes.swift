@@ -2,7 +2,6 @@
 import Foundation
 import NeuralNetwork
 import HTTPServer
-import Metrics
 import Prometheus
 
 /// The routes of `graft serve`, as closures over a `Service`.
@@ -24,6 +23,8 @@ public struct ServiceRoutes: Sendable {
     /// What GET /metrics prints. Bootstrap swift-metrics with `PrometheusMetricsFactory(registry:)` on the same
     /// registry so the workers' counters and timers appear too.
     public let metricsRegistry: PrometheusCollectorRegistry
+    /// The request counts and latencies of the routes registered by `register(on:)`.
+    let routeMetrics = RouteMetricsTable()
 
     public init(service: Service, apiToken: String? = nil, publicPredict: Bool = false,
                 defaultBaseModelID: String? = nil,
@@ -38,21 +39,20 @@ public struct ServiceRoutes: Sendable {
 
     /// The routes served without the token: probes for load balancers and orchestrators, and the API's
     /// description (the same for every installation, it tells clients how to authenticate).
-    public static let publicPatterns: Set<String> = ["/health", "/ready", "/openapi.json"]
+    public static let publicPatterns = Set(["/health", "/ready", "/openapi.json"]).union(v2PublicPatterns)
 
     /// Whether `route` needs the token on this server.
     public func requiresToken(_ route: Router.Route) -> Bool {
         guard apiToken != nil, !Self.publicPatterns.contains(route.pattern) else { return false }
-        return !(publicPredict && route.method == .post && route.pattern == "/predict")
+        return !(publicPredict && ((route.method == .post && route.pattern == "/predict") || Self.isV2ModelRoute(route)))
     }
 
-    /// Adds every route to `router`, each counted and timed per route pattern into `metricsRegistry`, and sets
-    /// the router's admission check to the token (replacing any other), so a request without it is refused from
-    /// its head: a 2 GiB upload is not read to find out it was not allowed.
+    /// Adds every route to `router`, each counted and timed per route pattern (`RouteMetrics`, shown by
+    /// GET /metrics), and sets the router's admission check to the token (replacing any other), so a request without
+    /// it is refused from its head: a 2 GiB upload is not read to find out it was not allowed.
     public func register(on router: Router) {
         let plain = Router()
         registerRoutes(on: plain)
-        let factory = PrometheusMetricsFactory(registry: metricsRegistry)
         for route in plain.routes {
             var handler = route.handler
             if requiresToken(route) {
@@ -63,26 +63,22 @@ public struct ServiceRoutes: Sendable {
                     return try inner(request)
                 }
             }
+            let metrics = RouteMetrics(method: route.method.rawValue, pattern: route.pattern)
+            routeMetrics.add(metrics)
             router.add(route.method, route.pattern, maxBodySize: route.maxBodySize,
-                       handler: Self.instrumented(route, handler, factory: factory))
+                       handler: Self.instrumented(handler, metrics))
         }
         router.admission = { [self] head, route in requiresToken(route) ? refusal(for: head.headers) : nil }
     }
 
-    /// `handler` (`route`'s, perhaps guarded), recording `graft_http_requests_total{method,route,status}` and the
-    /// `graft_http_request_duration_seconds{method,route}` histogram. Labels use the pattern (`/jobs/:id`), not the
-    /// path, so the number of series stays bounded.
-    static func instrumented(_ route: Router.Route, _ handler: @escaping Handler,
-                             factory: PrometheusMetricsFactory) -> Handler {
-        let labels = [("method", route.method.rawValue), ("route", route.pattern)]
-        let timer = Metrics.Timer(label: "graft_http_request_duration_seconds", dimensions: labels, factory: factory)
+    /// `handler`, recording each answer's status and latency into `metrics`. Labels use the pattern (`/jobs/:id`),
+    /// not the path, so the number of series stays bounded.
+    static func instrumented(_ handler: @escaping Handler, _ metrics: RouteMetrics) -> Handler {
         return { request in
             let started = DispatchTime.now().uptimeNanoseconds
             var status = 500
             defer {
-                timer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds &- started))
-                Counter(label: "graft_http_requests_total", dimensions: labels + [("status", String(status))],
-                        factory: factory).increment()
+                metrics.record(status: status, nanoseconds: Int(truncatingIfNeeded: DispatchTime.now().uptimeNanoseconds &- started))
             }
             do {
                 let response = try handler(request)
@@ -96,7 +92,9 @@ public struct ServiceRoutes: Sendable {
     }
 
     private func registerRoutes(on router: Router) {
-        router.get("/health") { _ in try Response.json(["status": "ok"]) }
+        // Encoded once: the probe is the route load balancers call most.
+        let healthy = Response.json(Data(#"{"status":"ok"}"#.utf8))
+        router.get("/health") { _ in healthy }
         router.get("/ready") { _ in try readiness() }
         router.get("/metrics") { _ in try metricsText() }
         let openAPI = Array(OpenAPIDocument.make().text.utf8)
@@ -104,6 +102,7 @@ public struct ServiceRoutes: Sendable {
         registerJobRoutes(on: router)
         registerCatalogRoutes(on: router)
         router.post("/predict", maxBodySize: 32 << 20) { request in try predict(request) }
+        registerV2Routes(on: router)
     }
 
     private func readiness() throws -> Response {
@@ -144,7 +143,8 @@ public struct ServiceRoutes: Sendable {
         let loaded = MetricNameDescriptor(namespace: "graft", metricName: "models_loaded", unitName: "",
                                           helpText: "Models loaded for predictions.")
         metricsRegistry.makeGauge(descriptor: loaded).set(Double(service.predictor.cachedModelIDs.count))
-        return Response.bytes(metricsRegistry.emitToBuffer(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        return Response.bytes(metricsRegistry.emitToBuffer() + Array(RouteMetrics.render(routeMetrics.all).utf8),
+                              contentType: "text/plain; version=0.0.4; charset=utf-8")
     }
 
     // MARK: - Shared helpers

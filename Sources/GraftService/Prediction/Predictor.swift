@@ -22,6 +22,7 @@ public final class Predictor: @unchecked Sendable {
         /// The model on each lane that has run it, by lane index (the last lane, `narrowLaneCount`, is the wide one).
         var models: [Int: Classifier]
         var spec: InputSpec
+        var labels: [String]
         /// Multiply-accumulates of one image's forward pass: only large models gain from the wide lane.
         var macsPerImage: Int
         /// What each copy holds in memory, by lane index (see `load`).
@@ -120,25 +121,84 @@ public final class Predictor: @unchecked Sendable {
 
     /// The top `topK` labels of each image, in order. Errors name the image (by index) or the model.
     public func predict(modelID: String, images: [Data], topK: Int = 5) throws -> [Prediction] {
-        guard !images.isEmpty else { throw ServiceError.invalid(field: "images", message: "Send at least one image.") }
-        guard images.count <= maximumBatch else {
-            throw ServiceError.invalid(field: "images", message:
-                "\(images.count) images in one request; send at most \(maximumBatch) at a time.")
-        }
         guard (1...1000).contains(topK) else {
             throw ServiceError.invalid(field: "top_k", message: "top_k must be from 1 to 1000; got \(topK).")
+        }
+        let scores = try self.scores(modelID: modelID, input: .encoded(images))
+        return ClassScores.predictions(logits: scores.logits, labels: scores.labels, topK: topK)
+    }
+
+    /// What a request brings to classify.
+    public enum Input: Sendable {
+        /// Encoded JPEG or PNG images, decoded and prepared per the model's input spec (under the decode budget).
+        case encoded([Data])
+        /// A batch the client preprocessed itself: normalised N×C×H×W in the model's input size.
+        case preprocessed(Tensor)
+
+        var count: Int {
+            switch self {
+            case .encoded(let images): return images.count
+            case .preprocessed(let batch): return batch.shape.first ?? 0
+            }
+        }
+    }
+
+    /// A model's input contract and labels, loading it (on lane 0) if it is not cached: what the V2 metadata
+    /// route describes.
+    public func inputContract(modelID: String) throws -> (spec: InputSpec, labels: [String]) {
+        let entry = try loaded(try store.model(id: modelID))
+        return (entry.spec, entry.labels)
+    }
+
+    /// Logits N×K of each input, in order, with the model's labels: the one path every prediction route takes
+    /// (decode admission, lanes in arrival order, the lane's `Classifier`). Errors name the image (by index), the
+    /// batch's shape or the model.
+    public func scores(modelID: String, input: Input) throws -> (logits: Tensor, labels: [String]) {
+        guard input.count > 0 else {
+            throw ServiceError.invalid(field: "images", message: "Send at least one image.")
+        }
+        guard input.count <= maximumBatch else {
+            throw ServiceError.invalid(field: "images", message:
+                "\(input.count) images in one request; send at most \(maximumBatch) at a time.")
         }
         let record = try store.model(id: modelID)
         locked { inFlight += 1 }
         defer { locked { inFlight -= 1; lastFinished = Self.now() } }
         let entry = try loaded(record)
-        // Decoding and resizing run on the request's own thread before it takes a lane, one image at a time,
-        // each within the service-wide decode budget.
+        var prepared: [ByteImage] = []
+        switch input {
+        case .encoded(let images):
+            prepared = try prepare(images, spec: entry.spec)
+        case .preprocessed(let batch):
+            let expected = [batch.shape.first ?? 0, entry.spec.channels, entry.spec.height, entry.spec.width]
+            guard batch.shape == expected else {
+                throw ServiceError.invalid(field: "input", message: "The batch has shape \(batch.shape); model "
+                    + "\(modelID) takes N×\(expected[1])×\(expected[2])×\(expected[3]).")
+            }
+        }
+        do {
+            let logits = try onLane(for: record, macsPerImage: entry.macsPerImage) { classifier in
+                switch input {
+                case .encoded: return try classifier.logits(prepared)
+                case .preprocessed(let batch): return try classifier.logits(preprocessed: batch)
+                }
+            }
+            return (logits, entry.labels)
+        } catch let error as ServiceError {
+            throw error
+        } catch {
+            throw ServiceError.storage(message: "Model \(modelID) failed to run: \(error).")
+        }
+    }
+
+    /// Decodes and resizes on the request's own thread before it takes a lane, one image at a time, each within
+    /// the service-wide decode budget.
+    private func prepare(_ images: [Data], spec: InputSpec) throws -> [ByteImage] {
         var prepared: [ByteImage] = []
         for (index, data) in images.enumerated() {
             do {
                 let name = "image \(index)"
-                let bytes = try Classifier.decodedByteCount(data, name: name, spec: entry.spec)
+                let bytes = try Classifier.decodedByteCount(data, name: name, spec: spec)
                 guard decodeBudget.reserve(bytes) else {
                     throw ServiceError.saturated(code: "decode_budget_full", message:
                         "Images being decoded for other requests hold the decode memory budget "
@@ -147,20 +207,12 @@ public final class Predictor: @unchecked Sendable {
                         retryAfterSeconds: 1)
                 }
                 defer { decodeBudget.release(bytes) }
-                prepared.append(try Classifier.prepare(data, name: name, spec: entry.spec))
+                prepared.append(try Classifier.prepare(data, name: name, spec: spec))
             } catch let error as ImageDataError {
                 throw ServiceError.invalid(field: "images[\(index)]", message: error.description)
             }
         }
-        do {
-            return try onLane(for: record, macsPerImage: entry.macsPerImage) { classifier in
-                try classifier.classify(prepared, topK: topK)
-            }
-        } catch let error as ServiceError {
-            throw error
-        } catch {
-            throw ServiceError.storage(message: "Model \(modelID) failed to run: \(error).")
-        }
+        return prepared
     }
 
     /// The lane a request may take now, if any. Call with the lock held.
@@ -241,7 +293,7 @@ public final class Predictor: @unchecked Sendable {
         return locked {
             // Another request may have loaded it meanwhile: keep the first.
             if let entry = cache[record.id], entry.weightsHash == record.weightsHash { return entry }
-            let entry = Entry(models: [0: model], spec: model.spec, macsPerImage: macs,
+            let entry = Entry(models: [0: model], spec: model.spec, labels: model.labels, macsPerImage: macs,
                               copyBytes: [0: bytes], weightsHash: record.weightsHash, lastUse: clock)
             cache[record.id] = entry
             evict(keeping: record.id)

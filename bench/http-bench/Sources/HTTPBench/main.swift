@@ -10,6 +10,7 @@ let router = Router()
 router.get("/health") { _ in .text("ok") }
 var configuration = HTTPServerConfiguration(host: "127.0.0.1", port: port)
 configuration.maxConnections = 2048
+configuration.maxConnectionsPerClient = 2048  // wrk is one client holding 512 connections
 let server = HTTPServer(configuration: configuration, router: router, logger: logger)
 server.stopOnTerminationSignals(gracePeriod: 2)
 try server.run()
