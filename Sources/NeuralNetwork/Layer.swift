@@ -74,6 +74,6 @@ public struct ModelError: Error, CustomStringConvertible, Equatable {
 
 /// Adds a plain tensor into a parameter's gradient (gradients accumulate across backward passes).
 func accumulate(_ gradient: Tensor, into parameter: Parameter) {
-    precondition(gradient.count == parameter.gradient.count, "gradient of \(parameter.name): \(gradient.shape)")
+    precondition(gradient.count == parameter.value.count, "gradient of \(parameter.name): \(gradient.shape)")
     for i in 0..<gradient.count { parameter.gradient.scalars[i] += gradient.scalars[i] }
 }

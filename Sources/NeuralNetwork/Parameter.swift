@@ -10,8 +10,17 @@ public final class Parameter {
     public let name: String
     public let kind: Kind
     public var value: Tensor
-    /// Same shape as `value`; all zeros for buffers.
-    public var gradient: Tensor
+    /// Same shape as `value`; all zeros for buffers. Allocated when first written: a model loaded to predict,
+    /// import or export never trains, and zeros for every weight would double its memory.
+    public var gradient: Tensor {
+        get { storedGradient ?? Tensor(shape: value.shape) }
+        _modify {
+            if storedGradient == nil { storedGradient = Tensor(shape: value.shape) }
+            yield &storedGradient!
+        }
+        set { storedGradient = newValue }
+    }
+    private var storedGradient: Tensor?
     /// A frozen weight keeps its value: optimizers skip it and plans need not compute its gradient.
     public var isFrozen: Bool
 
@@ -19,7 +28,6 @@ public final class Parameter {
         self.name = name
         self.kind = kind
         self.value = value
-        self.gradient = Tensor(shape: value.shape)
         self.isFrozen = isFrozen
     }
 
@@ -27,6 +35,7 @@ public final class Parameter {
     public var isTrainable: Bool { kind == .weight && !isFrozen }
 
     public func zeroGradient() {
+        guard storedGradient != nil else { return }
         for i in gradient.scalars.indices { gradient.scalars[i] = 0 }
     }
 }

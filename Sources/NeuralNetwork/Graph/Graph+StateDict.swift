@@ -28,4 +28,34 @@ extension Graph {
             parameter.value = value
         }
     }
+
+    /// Builds the graph with `tensors` as its parameters, each layer taking its values as soon as it exists, so that
+    /// at most one layer's default initialisation lives beside the weights (building first and loading after holds
+    /// a second copy of every weight). The same checks and messages as `load(stateDict:file:)`.
+    public convenience init(nodes: [NodeSpec], output: String? = nil, weights tensors: [String: Tensor], file: String,
+                            inputShape: [Int]? = nil, context: ComputeContext = ComputeContext()) throws {
+        var generator = SeededGenerator(seed: 0)
+        var remaining = tensors
+        let layers = try nodes.map { node -> Layer in
+            let layer = try LayerFactory.make(node, generator: &generator)
+            for parameter in layer.parameters {
+                let key = "\(node.name).\(parameter.name)"
+                guard let value = remaining.removeValue(forKey: key) else {
+                    throw ModelError("\(file): tensor '\(key)' is missing (expected shape \(parameter.value.shape))")
+                }
+                guard value.shape == parameter.value.shape else {
+                    throw ModelError("\(file): tensor '\(key)' has shape \(value.shape), expected \(parameter.value.shape)")
+                }
+                guard value.scalars.allSatisfy({ $0.isFinite }) else {
+                    throw ModelError("\(file): tensor '\(key)' contains NaN or infinite values")
+                }
+                parameter.value = value
+            }
+            return layer
+        }
+        if let unused = remaining.keys.sorted().first {
+            throw ModelError("\(file): tensor '\(unused)' does not belong to any node of the graph")
+        }
+        try self.init(nodes: nodes, layers: layers, output: output, inputShape: inputShape, context: context)
+    }
 }

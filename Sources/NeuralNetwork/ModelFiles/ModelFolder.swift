@@ -18,10 +18,10 @@ public struct ModelFolder {
     /// against the graph (missing, unused and mis-shaped tensors are errors naming the file and the tensor).
     public static func load(from folder: URL, context: ComputeContext = ComputeContext()) throws -> ModelFolder {
         let manifest = try ModelManifest.read(contentsOf: folder.appendingPathComponent(manifestName))
-        let graph = try Graph(nodes: manifest.nodes, output: manifest.head, context: context)
         let weightsURL = folder.appendingPathComponent(weightsName)
         let tensors = try Safetensors.read(contentsOf: weightsURL).tensors
-        try graph.load(stateDict: tensors, file: weightsURL.path)
+        let graph = try Graph(nodes: manifest.nodes, output: manifest.head, weights: tensors, file: weightsURL.path,
+                              context: context)
         return ModelFolder(manifest: manifest, graph: graph)
     }
 

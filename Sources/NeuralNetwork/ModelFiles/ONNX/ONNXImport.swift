@@ -117,9 +117,8 @@ public enum ONNXImport {
         let manifest = ModelManifest(nodes: nodes, input: spec, labels: labels, head: output, provenance: provenance)
         let built: Graph
         do {
-            built = try Graph(nodes: nodes, output: output, inputShape: manifest.inputShape(batch: 1),
-                              context: ComputeContext(threads: 1))
-            try built.load(stateDict: translator.weights, file: path)
+            built = try Graph(nodes: nodes, output: output, weights: translator.weights, file: path,
+                              inputShape: manifest.inputShape(batch: 1), context: ComputeContext(threads: 1))
         } catch let error as ModelError {
             throw ONNXError(file: path, reason: .invalidModel(detail: error.message))
         }
