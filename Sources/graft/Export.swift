@@ -26,7 +26,9 @@ struct Export: ParsableCommand {
         func validate() throws {
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory) {
-                if isDirectory.boolValue { throw ValidationError("--out \(out) is a folder; give the path of the .onnx file") }
+                if isDirectory.boolValue {
+                    throw ValidationError("--out \(out) is a folder; give the path of the .onnx file")
+                }
                 if !force { throw ValidationError("\(out) exists; choose another --out or pass --force to replace it") }
             }
         }

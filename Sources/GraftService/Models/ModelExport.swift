@@ -15,7 +15,7 @@ public struct ModelExport: Sendable {
 
         /// The format named by a `format` query value; a 400 naming the valid ones otherwise.
         public init(query value: String?) throws {
-            guard let format = Format(rawValue: value ?? Format.onnx.rawValue) else {
+            guard let format = Format(rawValue: (value ?? Format.onnx.rawValue).lowercased()) else {
                 throw ServiceError.badRequest(code: "unknown_format", field: "format", message:
                     "Unknown export format '\(value ?? "")'; use one of: "
                         + Format.allCases.map(\.rawValue).joined(separator: ", ") + ".")
@@ -69,7 +69,8 @@ extension ModelExport {
     /// A file name safe in a `Content-Disposition` header: letters, digits, `-`, `_` and `.`, others as `_`.
     static func safeFilename(_ name: String, fallback: String) -> String {
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
-        let cleaned = String(name.map { allowed.contains($0) ? $0 : "_" }).trimmingCharacters(in: CharacterSet(charactersIn: "."))
+        let cleaned = String(name.map { allowed.contains($0) ? $0 : "_" })
+            .trimmingCharacters(in: CharacterSet(charactersIn: "."))
         return cleaned.isEmpty ? fallback : cleaned
     }
 }

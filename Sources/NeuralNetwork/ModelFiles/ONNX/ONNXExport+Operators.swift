@@ -12,8 +12,6 @@ extension ONNXGraphBuilder {
         "Mul", "Concat", "Softmax", "Slice", "LRN", "Pad", "ChannelShuffle",
     ]
 
-    typealias A = ONNXGraphBuilder
-
     /// Emits node `i` as one or more ONNX nodes.
     func emit(_ i: Int) throws {
         let spec = graph.nodes[i]
@@ -36,19 +34,20 @@ extension ONNXGraphBuilder {
         case "Clip":
             // opset 13's bounds are optional inputs: an absent min is the empty name, an absent max is left off
             let low = spec.attributes["min"] == nil ? "" : scalar("\(name).min", Float(try a.float("min", default: 0)))
-            let high = spec.attributes["max"] == nil ? nil : scalar("\(name).max", Float(try a.float("max", default: 0)))
+            let high = spec.attributes["max"] == nil
+                ? nil : scalar("\(name).max", Float(try a.float("max", default: 0)))
             let bounds = high.map { [low, $0] } ?? (low.isEmpty ? [] : [low])
             node("Clip", name: name, inputs: x + bounds, output: out)
             bind(i, out)
         case "Sigmoid": single("Sigmoid")
         case "HardSigmoid":
-            single("HardSigmoid", [A.attribute("alpha", float: Float(try a.float("alpha", default: 1.0 / 6))),
-                                   A.attribute("beta", float: Float(try a.float("beta", default: 0.5)))])
+            single("HardSigmoid", [Self.attribute("alpha", float: Float(try a.float("alpha", default: 1.0 / 6))),
+                                   Self.attribute("beta", float: Float(try a.float("beta", default: 0.5)))])
         case "HardSwish":
             // opset 13 has no HardSwish (it came in 14): x · hardsigmoid(x) with α = 1/6, β = ½, as PyTorch writes it
             let gate = "\(name).hardsigmoid"
             node("HardSigmoid", name: gate, inputs: x, output: gate,
-                 attributes: [A.attribute("alpha", float: 1.0 / 6), A.attribute("beta", float: 0.5)])
+                 attributes: [Self.attribute("alpha", float: 1.0 / 6), Self.attribute("beta", float: 0.5)])
             node("Mul", name: name, inputs: [x[0], gate], output: out)
             bind(i, out)
         case "SiLU":
@@ -58,24 +57,24 @@ extension ONNXGraphBuilder {
             node("Mul", name: name, inputs: [x[0], gate], output: out)
             bind(i, out)
         case "LeakyReLU":
-            single("LeakyRelu", [A.attribute("alpha", float: Float(try a.float("negative_slope", default: 0.01)))])
+            single("LeakyRelu", [Self.attribute("alpha", float: Float(try a.float("negative_slope", default: 0.01)))])
         case "MaxPool2d", "AvgPool2d": try pool(i, a)
         case "LPPool2d":
             guard try a.int("norm_type", default: 2) == 2 else { throw unsupported(i, "only norm_type 2 is exported") }
             let kernel = try a.pair("kernel_size")
-            single("LpPool", [A.attribute("kernel_shape", ints: kernel),
-                              A.attribute("strides", ints: try a.pair("stride", default: kernel)),
-                              A.attribute("p", int: 2)])
+            single("LpPool", [Self.attribute("kernel_shape", ints: kernel),
+                              Self.attribute("strides", ints: try a.pair("stride", default: kernel)),
+                              Self.attribute("p", int: 2)])
         case "GlobalAvgPool": single("GlobalAveragePool")
         case "GlobalMaxPool": single("GlobalMaxPool")
         case "Dropout":
             bind(i, x[0])  // inference graphs have no dropout
-        case "Flatten": single("Flatten", [A.attribute("axis", int: 1)])
+        case "Flatten": single("Flatten", [Self.attribute("axis", int: 1)])
         case "Add", "Mul":
             guard x.count == 2 else { throw unsupported(i, "takes two inputs, this one has \(x.count)") }
             single(spec.op)
-        case "Concat": single("Concat", [A.attribute("axis", int: try a.int("dim", default: 1))])
-        case "Softmax": single("Softmax", [A.attribute("axis", int: try a.int("dim", default: 1))])
+        case "Concat": single("Concat", [Self.attribute("axis", int: try a.int("dim", default: 1))])
+        case "Softmax": single("Softmax", [Self.attribute("axis", int: try a.int("dim", default: 1))])
         case "Slice":
             let dim = try a.int("dim", default: 1)
             node("Slice", name: name, inputs: x + [
@@ -85,10 +84,16 @@ extension ONNXGraphBuilder {
             ], output: out)
             bind(i, out)
         case "LRN":
-            single("LRN", [A.attribute("size", int: try a.int("size")),
-                           A.attribute("alpha", float: Float(try a.float("alpha", default: 1e-4))),
-                           A.attribute("beta", float: Float(try a.float("beta", default: 0.75))),
-                           A.attribute("bias", float: Float(try a.float("k", default: 1)))])
+            // ONNX sums channels c − ⌊(n−1)/2⌋ … c + ⌈(n−1)/2⌉, PyTorch c − ⌊n/2⌋ … c + ⌊(n−1)/2⌋: equal for odd n only
+            let size = try a.int("size")
+            guard size % 2 == 1 else {
+                throw unsupported(i, "LRN size \(size) is even, and ONNX centres an even window one channel later than "
+                    + "PyTorch does; only odd sizes export exactly")
+            }
+            single("LRN", [Self.attribute("size", int: size),
+                           Self.attribute("alpha", float: Float(try a.float("alpha", default: 1e-4))),
+                           Self.attribute("beta", float: Float(try a.float("beta", default: 0.75))),
+                           Self.attribute("bias", float: Float(try a.float("k", default: 1)))])
         case "Pad":
             // Graft's [top, left, bottom, right] → ONNX's begins then ends over N, C, H, W
             let pads = try a.padding("pads")
@@ -132,9 +137,9 @@ extension ONNXGraphBuilder {
         var inputs = inputs(i) + [initializer("\(name).weight", shape: weight.shape, floats: weight.scalars)]
         if let bias { inputs.append(initializer("\(name).bias", shape: [bias.count], floats: bias)) }
         node("Conv", name: name, inputs: inputs, output: out, attributes: [
-            A.attribute("kernel_shape", ints: conv.kernel), A.attribute("strides", ints: g.strides),
-            A.attribute("pads", ints: g.paddingBegin + g.paddingEnd), A.attribute("dilations", ints: g.dilations),
-            A.attribute("group", int: g.groups),
+            Self.attribute("kernel_shape", ints: conv.kernel), Self.attribute("strides", ints: g.strides),
+            Self.attribute("pads", ints: g.paddingBegin + g.paddingEnd), Self.attribute("dilations", ints: g.dilations),
+            Self.attribute("group", int: g.groups),
         ])
         bind(i, out)
     }
@@ -152,7 +157,7 @@ extension ONNXGraphBuilder {
         ]
         // ONNX's momentum is the running average's share (0.9), PyTorch's the new batch's (0.1)
         node("BatchNormalization", name: name, inputs: inputs, output: valueName(i), attributes: [
-            A.attribute("epsilon", float: norm.epsilon), A.attribute("momentum", float: 1 - norm.momentum),
+            Self.attribute("epsilon", float: norm.epsilon), Self.attribute("momentum", float: 1 - norm.momentum),
         ])
         bind(i, valueName(i))
     }
@@ -166,7 +171,7 @@ extension ONNXGraphBuilder {
         if let bias = linear.bias {
             inputs.append(initializer("\(name).bias", shape: [linear.outFeatures], floats: bias.value.scalars))
         }
-        node("Gemm", name: name, inputs: inputs, output: valueName(i), attributes: [A.attribute("transB", int: 1)])
+        node("Gemm", name: name, inputs: inputs, output: valueName(i), attributes: [Self.attribute("transB", int: 1)])
         bind(i, valueName(i))
     }
 
@@ -174,21 +179,41 @@ extension ONNXGraphBuilder {
 
     func pool(_ i: Int, _ a: Attributes) throws {
         let spec = graph.nodes[i]
+        let name = spec.name
         let kernel = try a.pair("kernel_size")
-        let padding = try a.padding("padding")
-        var attributes = [
-            A.attribute("kernel_shape", ints: kernel), A.attribute("strides", ints: try a.pair("stride", default: kernel)),
-            A.attribute("pads", ints: padding.begin + padding.end),
-        ]
-        if try a.bool("ceil_mode", default: false) { attributes.append(A.attribute("ceil_mode", int: 1)) }
-        if spec.op == "MaxPool2d" {
-            let dilation = try a.pair("dilation", default: [1, 1])
-            if dilation != [1, 1] { attributes.append(A.attribute("dilations", ints: dilation)) }
-        } else {
-            attributes.append(A.attribute("count_include_pad", int: try a.bool("count_include_pad", default: true) ? 1 : 0))
+        var padding = try a.padding("padding")
+        let ceil = try a.bool("ceil_mode", default: false)
+        let max = spec.op == "MaxPool2d"
+        var include = max ? false : try a.bool("count_include_pad", default: true)
+        var source = inputs(i)
+        if !max, ceil, include {
+            // PyTorch divides a window that overhangs the end (ceil mode) by its part inside the padded input;
+            // OpenVINO 2026.4 divides by the whole kernel (ONNX Runtime agrees with PyTorch). The same result in
+            // both: the padding as explicit zeros, then a pool that excludes only the overhang.
+            if padding.begin + padding.end != [0, 0, 0, 0] {
+                let padded = "\(name).padded"
+                node("Pad", name: padded, inputs: source + [
+                    initializer("\(name).pads", int64s: [0, 0] + padding.begin + [0, 0] + padding.end),
+                    scalar("\(name).value", 0),
+                ], output: padded)
+                source = [padded]
+            }
+            padding = ([0, 0], [0, 0])
+            include = false
         }
-        node(spec.op == "MaxPool2d" ? "MaxPool" : "AveragePool", name: spec.name, inputs: inputs(i), output: valueName(i),
-             attributes: attributes)
+        var attributes = [
+            Self.attribute("kernel_shape", ints: kernel),
+            Self.attribute("strides", ints: try a.pair("stride", default: kernel)),
+            Self.attribute("pads", ints: padding.begin + padding.end),
+        ]
+        if ceil { attributes.append(Self.attribute("ceil_mode", int: 1)) }
+        if max {
+            let dilation = try a.pair("dilation", default: [1, 1])
+            if dilation != [1, 1] { attributes.append(Self.attribute("dilations", ints: dilation)) }
+        } else {
+            attributes.append(Self.attribute("count_include_pad", int: include ? 1 : 0))
+        }
+        node(max ? "MaxPool" : "AveragePool", name: name, inputs: source, output: valueName(i), attributes: attributes)
         bind(i, valueName(i))
     }
 
@@ -203,10 +228,10 @@ extension ONNXGraphBuilder {
         }
         let (h, w) = (shape[2], shape[3])
         let split = "\(name).split", transposed = "\(name).transposed"
-        node("Reshape", name: split, inputs: inputs(i) + [initializer("\(name).split_shape", int64s: [0, groups, -1, h, w])],
-             output: split)
+        let splitShape = initializer("\(name).split_shape", int64s: [0, groups, -1, h, w])
+        node("Reshape", name: split, inputs: inputs(i) + [splitShape], output: split)
         node("Transpose", name: transposed, inputs: [split], output: transposed,
-             attributes: [A.attribute("perm", ints: [0, 2, 1, 3, 4])])
+             attributes: [Self.attribute("perm", ints: [0, 2, 1, 3, 4])])
         node("Reshape", name: name, inputs: [transposed, initializer("\(name).shape", int64s: [0, -1, h, w])],
              output: valueName(i))
         bind(i, valueName(i))
