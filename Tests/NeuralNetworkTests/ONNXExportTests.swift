@@ -325,6 +325,28 @@ import Testing
                     1e-5, "re-imported logits")
     }
 
+    /// Flatten over other dimensions than PyTorch's default (main's Flatten takes start_dim and end_dim) is a Reshape
+    /// that copies the batch; flattening the batch itself is refused.
+    @Test func flattenRangesBecomeReshapesAndTheBatchStaysOut() throws {
+        func export(_ attributes: [String: AttributeValue], shape: @escaping ([[Int]]) -> [Int]) throws -> Onnx_GraphProto {
+            let nodes = [NodeSpec(name: "flat", op: "Flatten", attributes: attributes, inputs: ["input"])]
+            let graph = try Graph(nodes: nodes, layers: [StandInLayer(op: "Flatten", shape: shape)],
+                                  context: ComputeContext(threads: 1))
+            let builder = try ONNXGraphBuilder(graph: graph, inputShape: [1, 3, 4, 5])
+            try builder.build()
+            return builder.proto
+        }
+        let plain = try export([:]) { [$0[0][0], 60] }
+        #expect(plain.node.map(\.opType) == ["Flatten"] && plain.node[0].attribute.first?.i == 1)
+        let partial = try export(["start_dim": .int(2), "end_dim": .int(3)]) { [$0[0][0], 3, 20] }
+        #expect(partial.node.map(\.opType) == ["Reshape"] && partial.node[0].input == ["input", "flat.shape"])
+        let bytes = [UInt8](try #require(partial.initializer.first { $0.name == "flat.shape" }).rawData)
+        #expect(bytes.count == 24 && bytes[0] == 0 && bytes[8] == 3 && bytes[16] == 20, "[0, 3, 20]: the batch copied")
+        #expect {
+            _ = try export(["start_dim": .int(0)]) { _ in [180] }
+        } throws: { "\($0)".contains("node 'flat'") && "\($0)".contains("start_dim 0") }
+    }
+
     @Test func anOpWithoutMappingNamesTheNodeAndOp() throws {
         let graph = try Graph(nodes: [NodeSpec(name: "odd", op: "Mystery", inputs: ["input"])], layers: [StandInLayer(op: "Mystery") { $0[0] }],
                               context: ComputeContext(threads: 1))

@@ -69,7 +69,7 @@ extension ONNXGraphBuilder {
         case "GlobalMaxPool": single("GlobalMaxPool")
         case "Dropout":
             bind(i, x[0])  // inference graphs have no dropout
-        case "Flatten": single("Flatten", [Self.attribute("axis", int: 1)])
+        case "Flatten": try flatten(i, a)
         case "Add", "Mul":
             guard x.count == 2 else { throw unsupported(i, "takes two inputs, this one has \(x.count)") }
             single(spec.op)
@@ -214,6 +214,28 @@ extension ONNXGraphBuilder {
             attributes.append(Self.attribute("count_include_pad", int: include ? 1 : 0))
         }
         node(max ? "MaxPool" : "AveragePool", name: name, inputs: source, output: valueName(i), attributes: attributes)
+        bind(i, valueName(i))
+    }
+
+    /// Flatten(start_dim 1, end_dim −1), PyTorch's default, is ONNX's Flatten(axis 1); other ranges are a Reshape to
+    /// the output shape with 0 for the batch, which must stay out of the flattened range.
+    func flatten(_ i: Int, _ a: Attributes) throws {
+        let source = graph.inputIndices[i][0]
+        let rank = (source < 0 ? inputShape : shapes[source]).count
+        func axis(_ value: Int) -> Int { value < 0 ? value + rank : value }
+        let start = axis(try a.int("start_dim", default: 1)), end = axis(try a.int("end_dim", default: -1))
+        guard start >= 1 else {
+            throw unsupported(i, "start_dim \(start) flattens the batch into the features; the export keeps the batch "
+                + "dynamic, so flatten from dimension 1")
+        }
+        if end == rank - 1 && start == 1 {
+            node("Flatten", name: graph.nodes[i].name, inputs: inputs(i), output: valueName(i),
+                 attributes: [Self.attribute("axis", int: 1)])
+        } else {
+            let name = graph.nodes[i].name
+            let target = initializer("\(name).shape", int64s: [0] + shapes[i].dropFirst())
+            node("Reshape", name: name, inputs: inputs(i) + [target], output: valueName(i))
+        }
         bind(i, valueName(i))
     }
 
