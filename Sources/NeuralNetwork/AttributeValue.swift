@@ -77,11 +77,17 @@ struct Attributes {
     }
 
     func float(_ key: String, default value: Double) throws -> Double {
+        try optionalFloat(key) ?? value
+    }
+
+    /// A number, or nil when the attribute is absent.
+    func optionalFloat(_ key: String) throws -> Double? {
         switch values[key] {
         case .float(let v)?: return v
         case .int(let v)?: return Double(v)
-        case nil: return value
-        default: throw ModelError("node '\(node)': attribute '\(key)' must be a number")
+        case nil: return nil
+        case .string(let v)?: throw ModelError("node '\(node)': attribute '\(key)' must be a number, found the string \"\(v)\"")
+        case let other?: throw ModelError("node '\(node)': attribute '\(key)' must be a number, found \(other)")
         }
     }
 

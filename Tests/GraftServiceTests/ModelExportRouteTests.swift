@@ -41,7 +41,8 @@ import Testing
         #expect(onnx.headers["content-disposition"] == #"attachment; filename="fmnist-resnet8.onnx""#)
         #expect(onnx.headers["content-type"] == "application/octet-stream")
         // The bytes decode as the model's ONNX form: opset 13, its labels and head in the metadata.
-        let proto = try ONNXFile(data: onnx.body, url: URL(fileURLWithPath: "fmnist-resnet8.onnx")).model
+        let proto = try ONNXFile(data: onnx.body, url: URL(fileURLWithPath: "fmnist-resnet8.onnx"),
+                                  externalDataFolder: nil).model
         #expect(proto.opsetImport.map(\.version) == [13] && proto.graph.output.map(\.name) == ["logits"])
         let metadata = Dictionary(uniqueKeysWithValues: proto.metadataProps.map { ($0.key, $0.value) })
         let manifest = try ModelManifest.read(contentsOf: folder.appendingPathComponent("model.json"))

@@ -54,7 +54,8 @@ import Testing
                 NodeSpec(name: "sum", op: "Add", inputs: ["a", "b"]),
             ], input: [2, 3, 8, 8])
         }
-        #expect(error?.message == "Add 'sum' needs two inputs of the same shape, got [2, 8, 6, 6] and [2, 8, 8, 8]")
+        #expect(error?.message == "Add 'sum' needs two inputs of the same shape or shapes that broadcast (on each axis equal "
+            + "extents, or 1 in one of them), got [2, 8, 6, 6] and [2, 8, 8, 8]")
     }
 
     @Test func concatShapeMismatch() {
@@ -86,11 +87,86 @@ import Testing
         #expect(missing?.message == "node 'c': attribute 'in_channels' must be an integer, found nothing")
     }
 
+    /// Bad attributes of the element-wise ops name the node, the attribute and what was found.
+    @Test(arguments: [
+        ("Clip", ["min": AttributeValue.float(3), "max": .float(1)],
+         "Clip 'act': min 3.0 is greater than max 1.0 (give min ≤ max, or leave one out for no bound on that side)"),
+        ("LeakyReLU", ["negative_slope": .string("0.1")],
+         "node 'act': attribute 'negative_slope' must be a number, found the string \"0.1\""),
+        ("HardSigmoid", ["alpha": .bool(true)], "node 'act': attribute 'alpha' must be a number, found true"),
+        ("Clip", ["max": .ints([1, 2])], "node 'act': attribute 'max' must be a number, found [1, 2]"),
+    ] as [(String, [String: AttributeValue], String)])
+    func elementwiseAttributeErrorsNameTheNode(op: String, attributes: [String: AttributeValue], message: String) {
+        #expect(throws: ModelError(message)) {
+            try Self.build([NodeSpec(name: "act", op: op, attributes: attributes, inputs: ["input"])], input: [1, 3, 4, 4])
+        }
+    }
+
+    @Test func elementwiseAttributesDefaultAsPyTorch() throws {
+        var g = SeededGenerator(seed: 0)
+        let leaky = try #require(try LayerFactory.make(NodeSpec(name: "l", op: "LeakyReLU", inputs: ["input"]), generator: &g)
+            as? LeakyReLU)
+        #expect(leaky.negativeSlope == 0.01)
+        let hard = try #require(try LayerFactory.make(NodeSpec(name: "h", op: "HardSigmoid", inputs: ["input"]), generator: &g)
+            as? HardSigmoid)
+        #expect(hard.alpha == 1.0 / 6 && hard.beta == 0.5)
+        let clip = try #require(try LayerFactory.make(NodeSpec(name: "c", op: "Clip", attributes: ["min": .int(0)],
+                                                               inputs: ["input"]), generator: &g) as? Clip)
+        #expect(clip.minimum == 0 && clip.maximum == nil && clip.attributes == ["min": .float(0)])
+    }
+
+    @Test func mulShapesThatDoNotBroadcast() {
+        let conv = Self.conv("a", ["in_channels": .int(3), "out_channels": .int(8), "kernel_size": .int(1)])
+        let mismatch = #expect(throws: ModelError.self) {
+            try Self.build([conv, NodeSpec(name: "gate", op: "Mul", inputs: ["a", "input"])], input: [2, 3, 4, 4])
+        }
+        #expect(mismatch?.message == "Mul 'gate' needs two inputs of the same shape or shapes that broadcast (on each "
+            + "axis equal extents, or 1 in one of them), got [2, 8, 4, 4] and [2, 3, 4, 4]")
+        let rank = #expect(throws: ModelError.self) {
+            try Self.build([NodeSpec(name: "f", op: "Flatten", inputs: ["input"]),
+                            NodeSpec(name: "gate", op: "Mul", inputs: ["f", "input"])], input: [2, 3, 4, 4])
+        }
+        #expect(rank?.message.hasPrefix("Mul 'gate' broadcasts inputs of equal rank only, got [2, 48] and [2, 3, 4, 4]") == true)
+    }
+
     @Test func linearNeedsFlatten() {
         let error = #expect(throws: ModelError.self) {
             try Self.build([NodeSpec(name: "fc", op: "Linear", attributes: ["in_features": .int(12), "out_features": .int(2)],
                                      inputs: ["input"])], input: [2, 3, 2, 2])
         }
         #expect(error?.message.contains("put a Flatten before it") == true)
+    }
+
+    /// Impossible attributes of the structural layers: (op, attributes, input shape, text the message must hold);
+    /// every message names the node.
+    static let impossibleAttributes: [(String, [String: AttributeValue], [Int], String)] = [
+        ("Pad", ["pads": .ints([1, -1, 0, 0])], [1, 3, 4, 4], "must be non-negative"),
+        ("Pad", ["pads": .ints([1, 1])], [1, 3, 4, 4], "'pads' must be a list of 4 integers"),
+        ("Pad", ["pads": .ints([1, 1, 1, 1]), "mode": .string("reflect")], [1, 3, 4, 4], "mode 'reflect' is not supported"),
+        ("LRN", ["size": .int(4)], [1, 8, 4, 4], "size 4 is not supported"),
+        ("LRN", ["size": .int(5), "k": .float(0)], [1, 8, 4, 4], "k must be positive"),
+        ("LRN", [:], [1, 8, 4, 4], "'size' must be an integer"),
+        ("ChannelShuffle", ["groups": .int(3)], [1, 8, 4, 4], "groups 3 must be positive and divide the 8 channels"),
+        ("Concat", ["dim": .int(0)], [1, 8, 4, 4], "dim 0 must name an axis after the batch axis"),
+        ("Concat", ["dim": .int(4)], [1, 8, 4, 4], "dim 4 must name an axis after the batch axis"),
+        ("Softmax", ["dim": .int(4)], [1, 8, 4, 4], "dim 4 is not an axis"),
+        ("Flatten", ["start_dim": .int(3), "end_dim": .int(2)], [1, 8, 4, 4], "start_dim ≤ end_dim"),
+        ("Flatten", ["start_dim": .int(5)], [1, 8, 4, 4], "must be axes of its input"),
+        ("MaxPool2d", ["kernel_size": .int(3), "dilation": .int(3)], [1, 8, 6, 6], "cannot pool input [1, 8, 6, 6]"),
+        ("MaxPool2d", ["kernel_size": .int(2), "padding": .int(2), "ceil_mode": .bool(true)], [1, 8, 6, 6],
+         "padding smaller than the dilated kernel"),
+        ("MaxPool2d", ["kernel_size": .int(2), "ceil_mode": .string("yes")], [1, 8, 6, 6], "'ceil_mode' must be true or false"),
+        ("AvgPool2d", ["kernel_size": .int(2), "dilation": .int(2)], [1, 8, 6, 6], "dilation [2, 2] is not supported"),
+    ]
+
+    @Test(arguments: impossibleAttributes.indices)
+    func impossibleStructuralAttributesNameTheNode(_ row: Int) {
+        let (op, attributes, input, text) = Self.impossibleAttributes[row]
+        let error = #expect(throws: ModelError.self) {
+            try Self.build([NodeSpec(name: "bad_node", op: op, attributes: attributes, inputs: ["input", "input"]
+                                        .prefix(op == "Concat" ? 2 : 1).map { $0 })], input: input)
+        }
+        #expect(error?.message.contains("'bad_node'") == true, "\(op): \(error?.message ?? "no error")")
+        #expect(error?.message.contains(text) == true, "\(op): \(error?.message ?? "no error")")
     }
 }

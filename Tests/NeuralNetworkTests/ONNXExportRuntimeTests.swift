@@ -95,6 +95,17 @@ import Testing
         NodeSpec(name: "out", op: "Flatten", inputs: ["sm"]),
     ]
 
+    /// The same chain with Graft's own layers (now on main): ONNX Runtime and OpenVINO give Graft's logits.
+    @Test(.enabled(if: python != nil, venvSkipReason))
+    func newerOpLayersRunInONNXRuntimeAndOpenVINOWithGraftsLogits() throws {
+        let graph = try Graph(nodes: Self.newOpsChain, output: "out", seed: 25, context: ComputeContext(threads: 1))
+        let spec = InputSpec(channels: 4, height: 9, width: 11, mean: [0, 0, 0, 0], std: [1, 1, 1, 1])
+        let model = ModelFolder(manifest: ModelManifest(nodes: graph.nodes, input: spec, labels: [], head: "out"),
+                                graph: graph)
+        let output = try Self.check(model, seed: 26, name: "newer op layers")
+        #expect(output.contains("all checks passed"))
+    }
+
     @Test(.enabled(if: python != nil, venvSkipReason),
           .enabled(if: hasTorch, "/usr/bin/python3 cannot import torch (Debian's python3-torch): no PyTorch reference"))
     func newerOpsGiveTorchsLogitsInONNXRuntimeAndOpenVINO() throws {

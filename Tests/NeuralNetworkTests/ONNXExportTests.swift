@@ -2,6 +2,7 @@
 // a dynamic batch, every weight as a raw float32 initializer, BatchNorm folded by the formula, the ops mapped one by
 // one and the manifest in the metadata; and, with the ONNX venv, ONNX Runtime and OpenVINO give Graft's logits.
 import Foundation
+import SwiftProtobuf
 import Testing
 @testable import NeuralNetwork
 
@@ -78,10 +79,12 @@ import Testing
         return ModelFolder(manifest: manifest, graph: graph)
     }
 
-    /// The exported bytes decoded again by the importer's reader (the generated swift-protobuf messages).
+    /// The exported bytes decoded again with the generated swift-protobuf messages (initializers included: the
+    /// importer's reader converts those one at a time and keeps none in its message), after the importer's checks.
     static func decode(_ model: ModelFolder) throws -> Onnx_ModelProto {
         let bytes = try ONNXExport.export(model)
-        return try ONNXFile(data: bytes, url: URL(fileURLWithPath: "export.onnx")).model
+        _ = try ONNXFile(data: bytes, url: URL(fileURLWithPath: "export.onnx"), externalDataFolder: nil)
+        return try Onnx_ModelProto(serializedBytes: bytes)
     }
 
     static func floats(_ tensor: Onnx_TensorProto) throws -> [Float] {

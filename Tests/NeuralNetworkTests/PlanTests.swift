@@ -122,6 +122,187 @@ import Testing
         #expect(first == second)
     }
 
+    /// Every element-wise activation fuses after Conv2d → BatchNorm2d as post-ops of one convolution, which keeps a jit
+    /// implementation (a post-op oneDNN could not fuse would leave it on reference code), and gives what the same graph
+    /// computes op by op (BatchNorm frozen: running statistics, no fusion).
+    @Test(arguments: ["ReLU", "ReLU6", "Sigmoid", "HardSigmoid", "HardSwish", "SiLU", "LeakyReLU", "Clip", "Clip max"])
+    func convNormActivationIsOneConvolution(_ name: String) throws {
+        let op = String(name.prefix { $0 != " " })
+        let attributes: [String: AttributeValue] = name == "Clip" ? ["min": .float(-1), "max": .float(1)]
+            : name == "Clip max" ? ["max": .float(0.5)] : name == "LeakyReLU" ? ["negative_slope": .float(0.2)] : [:]
+        let nodes = [
+            NodeSpec(name: "conv", op: "Conv2d", attributes: ["in_channels": .int(3), "out_channels": .int(16),
+                                                             "kernel_size": .int(3), "padding": .int(1)], inputs: ["input"]),
+            NodeSpec(name: "bn", op: "BatchNorm2d", attributes: ["num_features": .int(16)], inputs: ["conv"]),
+            NodeSpec(name: "act", op: op, attributes: attributes, inputs: ["bn"]),
+            NodeSpec(name: "pool", op: "GlobalAvgPool", inputs: ["act"]),
+        ]
+        let graph = try Graph(nodes: nodes, output: "act", seed: 20, context: ComputeContext(threads: 1))
+        let shape = [2, 3, 16, 16]
+        let layout = Dictionary(uniqueKeysWithValues: try graph.planLayout(for: shape, mode: .inference))
+        #expect(layout["bn"] == "fused into conv" && layout["act"] == "fused into conv", "\(layout)")
+        let conv = try #require(try graph.plan(for: shape, mode: .inference).steps[0] as? CompiledConv2d)
+        #expect(!conv.forwardPrimitive.descriptor.implementation.hasPrefix("ref"),
+                "\(name): \(conv.forwardPrimitive.descriptor.implementation)")
+        // wide outputs (weights ×8, a shifted norm) so that every piece of each function is used
+        for (key, p) in graph.namedParameters() {
+            for i in p.value.scalars.indices {
+                switch key {
+                case "conv.weight": p.value.scalars[i] *= 8
+                case "bn.running_mean": p.value.scalars[i] = Float(i % 5) - 2
+                case "bn.running_var": p.value.scalars[i] = 0.5 + Float(i % 3)
+                default: break
+                }
+            }
+        }
+        let x = randomTensor(shape, seed: 23)
+        let fused = try graph.forward(x, mode: .inference)
+        for (key, p) in graph.namedParameters() where key.hasPrefix("bn") { p.isFrozen = true }
+        expectClose(fused, try graph.forward(x, mode: .training), 1e-5, "\(name): fused vs op by op")
+    }
+
+    /// A broadcast Add after Conv2d → BatchNorm2d is not a residual sum: the convolution cannot accumulate into the
+    /// smaller N×C×1×1 buffer, so the Add runs on its own (and gives what the graph computes op by op).
+    @Test func broadcastAddIsNotFusedAsAResidualSum() throws {
+        func conv(_ name: String) -> NodeSpec {
+            NodeSpec(name: name, op: "Conv2d", attributes: ["in_channels": .int(3), "out_channels": .int(16),
+                                                           "kernel_size": .int(3), "padding": .int(1)], inputs: ["input"])
+        }
+        let nodes = [
+            conv("side"), NodeSpec(name: "pooled", op: "GlobalAvgPool", inputs: ["side"]),
+            conv("conv"), NodeSpec(name: "bn", op: "BatchNorm2d", attributes: ["num_features": .int(16)], inputs: ["conv"]),
+            NodeSpec(name: "shift", op: "Add", inputs: ["bn", "pooled"]),
+            NodeSpec(name: "act", op: "ReLU", inputs: ["shift"]),
+        ]
+        let graph = try Graph(nodes: nodes, seed: 24, context: ComputeContext(threads: 1))
+        let shape = [2, 3, 8, 8]
+        let layout = Dictionary(uniqueKeysWithValues: try graph.planLayout(for: shape, mode: .inference))
+        #expect(layout["bn"] == "fused into conv")
+        #expect(layout["shift"]!.contains("blocked") && !layout["conv"]!.contains("accumulates"), "\(layout)")
+        let x = randomTensor(shape, seed: 25)
+        let fused = try graph.forward(x, mode: .inference)
+        for (key, p) in graph.namedParameters() where key.hasPrefix("bn") { p.isFrozen = true }
+        expectClose(fused, try graph.forward(x, mode: .training), 1e-5, "broadcast add: inference vs op by op")
+    }
+
+    /// A MobileNetV3 block's squeeze-and-excitation (global pool → conv → ReLU → conv → HardSigmoid → Mul with the
+    /// trunk, the gate in either input order) runs in oneDNN's layouts: the gate's N×C×1×1 result is already in the
+    /// trunk's blocked layout, so a warm forward runs one reorder, the input's, in inference and in training.
+    @Test(arguments: [false, true])
+    func squeezeExcitationAddsNoReorder(gateFirst: Bool) throws {
+        func conv(_ name: String, _ input: String, _ cin: Int, _ cout: Int, kernel: Int = 1, stride: Int = 1,
+                  groups: Int = 1) -> NodeSpec {
+            NodeSpec(name: name, op: "Conv2d", attributes: [
+                "in_channels": .int(cin), "out_channels": .int(cout), "kernel_size": .int(kernel), "stride": .int(stride),
+                "padding": .int(kernel / 2), "groups": .int(groups)], inputs: [input])
+        }
+        func bn(_ name: String, _ input: String, _ c: Int) -> NodeSpec {
+            NodeSpec(name: name, op: "BatchNorm2d", attributes: ["num_features": .int(c)], inputs: [input])
+        }
+        let nodes = [
+            conv("stem", "input", 3, 16, kernel: 3, stride: 2), bn("stem_bn", "stem", 16),
+            NodeSpec(name: "stem_act", op: "HardSwish", inputs: ["stem_bn"]),
+            conv("dw", "stem_act", 16, 16, kernel: 3, groups: 16), bn("dw_bn", "dw", 16),
+            NodeSpec(name: "dw_act", op: "ReLU", inputs: ["dw_bn"]),
+            NodeSpec(name: "se_pool", op: "GlobalAvgPool", inputs: ["dw_act"]),
+            conv("se_reduce", "se_pool", 16, 8), NodeSpec(name: "se_relu", op: "ReLU", inputs: ["se_reduce"]),
+            conv("se_expand", "se_relu", 8, 16), NodeSpec(name: "se_gate", op: "HardSigmoid", inputs: ["se_expand"]),
+            NodeSpec(name: "se_mul", op: "Mul", inputs: gateFirst ? ["se_gate", "dw_act"] : ["dw_act", "se_gate"]),
+            conv("project", "se_mul", 16, 24), bn("project_bn", "project", 24),
+            NodeSpec(name: "pool", op: "GlobalAvgPool", inputs: ["project_bn"]),
+        ]
+        let context = ComputeContext(threads: 1)
+        let graph = try Graph(nodes: nodes, seed: 21, context: context)
+        let shape = [2, 3, 32, 32]
+        let layout = Dictionary(uniqueKeysWithValues: try graph.planLayout(for: shape, mode: .inference))
+        #expect(layout["stem_act"] == "fused into stem" && layout["se_gate"] == "fused into se_expand")
+        #expect(layout["se_mul"]!.contains("blocked"), "\(layout["se_mul"]!)")
+        let mul = try #require(try graph.plan(for: shape, mode: .inference).steps[11] as? CompiledBroadcastBinary)
+        #expect(!mul.primitive.descriptor.implementation.hasPrefix("ref"), "\(mul.primitive.descriptor.implementation)")
+        let x = randomTensor(shape, seed: 22)
+        for mode in [Mode.inference, .training] {
+            _ = try graph.forward(x, mode: mode)
+            let before = context.reordersRun
+            _ = try graph.forward(x, mode: mode)
+            #expect(context.reordersRun - before == 1, "\(mode): \(context.reordersRun - before) reorders in a warm forward")
+        }
+    }
+
+    /// A GoogLeNet-like stem and inception block (ceil-mode max pools, LRN, four branches concatenated) keeps
+    /// every activation in oneDNN's layouts: a warm inference forward runs one reorder, the input's.
+    @Test func inceptionBlockWithLRNAndCeilPoolsReordersOnlyTheInput() throws {
+        func conv(_ name: String, _ input: String, _ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1)
+            -> [NodeSpec] {
+            [NodeSpec(name: name, op: "Conv2d", attributes: [
+                "in_channels": .int(inChannels), "out_channels": .int(outChannels), "kernel_size": .int(kernel),
+                "stride": .int(stride), "padding": .int(kernel / 2), "bias": .bool(false)], inputs: [input]),
+             NodeSpec(name: name + "_bn", op: "BatchNorm2d", attributes: ["num_features": .int(outChannels)], inputs: [name]),
+             NodeSpec(name: name + "_relu", op: "ReLU", inputs: [name + "_bn"])]
+        }
+        func maxPool(_ name: String, _ input: String, stride: Int, padding: Int = 0) -> NodeSpec {
+            NodeSpec(name: name, op: "MaxPool2d", attributes: ["kernel_size": .int(3), "stride": .int(stride),
+                                                               "padding": .int(padding), "ceil_mode": .bool(true)],
+                     inputs: [input])
+        }
+        var nodes = conv("stem", "input", 3, 16, kernel: 7, stride: 2)
+        nodes.append(maxPool("pool1", "stem_relu", stride: 2))
+        nodes.append(NodeSpec(name: "lrn1", op: "LRN", attributes: ["size": .int(5)], inputs: ["pool1"]))
+        nodes += conv("b1", "lrn1", 16, 16, kernel: 1)
+        nodes += conv("b2_reduce", "lrn1", 16, 16, kernel: 1) + conv("b2", "b2_reduce_relu", 16, 32, kernel: 3)
+        nodes += conv("b3_reduce", "lrn1", 16, 16, kernel: 1) + conv("b3", "b3_reduce_relu", 16, 16, kernel: 3)
+        nodes.append(maxPool("b4_pool", "lrn1", stride: 1, padding: 1))
+        nodes += conv("b4", "b4_pool", 16, 16, kernel: 1)
+        nodes.append(NodeSpec(name: "cat", op: "Concat", attributes: ["dim": .int(1)],
+                              inputs: ["b1_relu", "b2_relu", "b3_relu", "b4_relu"]))
+        nodes.append(maxPool("pool2", "cat", stride: 2))
+        nodes.append(NodeSpec(name: "gap", op: "GlobalAvgPool", inputs: ["pool2"]))
+        let context = ComputeContext(threads: 1)
+        let graph = try Graph(nodes: nodes, seed: 15, context: context)
+        let shape = [1, 3, 32, 32]
+        let layout = Dictionary(uniqueKeysWithValues: try graph.planLayout(for: shape, mode: .inference))
+        for node in ["pool1", "lrn1", "b4_pool", "cat", "pool2"] {
+            #expect(layout[node]!.contains("blocked"), "\(node) left oneDNN's layouts: \(layout[node]!)")
+        }
+        // 32 → 16 (stem) → 8 (ceil: ⌈13/2⌉ + 1; floor would give 7) → 4 after pool2 (floor: 3)
+        let shapes = try graph.shapes(for: shape)
+        #expect(shapes[graph.nodes.firstIndex { $0.name == "pool1" }!] == [1, 16, 8, 8])
+        #expect(shapes[graph.nodes.firstIndex { $0.name == "pool2" }!] == [1, 80, 4, 4])
+        let x = randomTensor(shape, seed: 16)
+        let first = try graph.forward(x, mode: .inference)
+        let before = context.reordersRun
+        let second = try graph.forward(x, mode: .inference)
+        #expect(context.reordersRun - before == 1, "reorders in one warm forward: \(context.reordersRun - before)")
+        #expect(first == second)
+    }
+
+    /// ShuffleNetV2's channel shuffle and a constant Pad keep the layout the convolution before them chose (Pad
+    /// copies into a buffer of the same layout, which is not a layout change).
+    @Test func channelShuffleAndPadStayInTheirInputsLayout() throws {
+        let nodes = [
+            NodeSpec(name: "conv", op: "Conv2d", attributes: ["in_channels": .int(3), "out_channels": .int(32),
+                                                             "kernel_size": .int(3), "padding": .int(1)], inputs: ["input"]),
+            NodeSpec(name: "shuffle", op: "ChannelShuffle", attributes: ["groups": .int(2)], inputs: ["conv"]),
+            NodeSpec(name: "pad", op: "Pad", attributes: ["pads": .ints([1, 0, 0, 1]), "value": .float(-1)],
+                     inputs: ["shuffle"]),
+            NodeSpec(name: "pool", op: "MaxPool2d", attributes: ["kernel_size": .int(2), "ceil_mode": .bool(true)],
+                     inputs: ["pad"]),
+        ]
+        let context = ComputeContext(threads: 1)
+        let graph = try Graph(nodes: nodes, seed: 17, context: context)
+        let shape = [2, 3, 10, 10]
+        let layout = Dictionary(uniqueKeysWithValues: try graph.planLayout(for: shape, mode: .inference))
+        for node in ["conv", "shuffle", "pad", "pool"] {
+            #expect(layout[node]!.contains("blocked"), "\(node) left oneDNN's layouts: \(layout[node]!)")
+        }
+        let x = randomTensor(shape, seed: 18)
+        let first = try graph.forward(x, mode: .inference)
+        #expect(first.shape == [2, 32, 6, 6], "10 + 1 padded → 11, ceil(11/2) = 6")
+        let before = context.reordersRun
+        #expect(try graph.forward(x, mode: .inference) == first)
+        // the plan's two edges only: the input into the convolution's layout and the pooled result back to plain
+        #expect(context.reordersRun - before == 2, "reorders in one warm forward: \(context.reordersRun - before)")
+    }
+
     /// Arena placement: buffers alive at the same step never share bytes; buffers that are not do.
     @Test func arenaPlacementNeverOverlapsLiveBuffers() {
         typealias L = ActivationArena.Lifetime

@@ -17,7 +17,8 @@ func expectParity(_ a: Tensor, _ b: Tensor, _ what: String, tolerance: Float = 1
         "conv2d_stride2", "conv2d_asymmetric_padding", "conv2d_dilation2", "conv2d_groups", "conv2d_depthwise",
         "conv2d_pointwise", "batchnorm2d_train", "batchnorm2d_eval", "maxpool2d_k3s2p1", "maxpool2d_k2s2",
         "avgpool2d_count_include_pad_true", "avgpool2d_count_include_pad_false", "lppool2d_p2", "global_avg_pool",
-        "relu", "relu6", "softmax", "linear",
+        "relu", "relu6", "softmax", "linear", "sigmoid", "hardsigmoid", "hardsigmoid_onnx", "hardswish", "silu",
+        "leaky_relu", "clip", "clip_max_only",
     ]
 
     /// The node spec Graft uses for a fixture's op and metadata.
@@ -33,7 +34,9 @@ func expectParity(_ a: Tensor, _ b: Tensor, _ what: String, tolerance: Float = 1
             attributes["padding"] = .ints([b.0, b.1, e.0, e.1])
         }
         for key in ["bias", "count_include_pad"] where meta[key] != nil { attributes[key] = .bool(f.bool(key)) }
-        for key in ["eps", "momentum"] where meta[key] != nil { attributes[key] = .float(Double(f.float(key))) }
+        for key in ["eps", "momentum", "alpha", "beta", "negative_slope", "min", "max"] where meta[key] != nil {
+            attributes[key] = .float(Double(f.string(key))!)
+        }
         let op = f.string("op") == "AdaptiveAvgPool2d" ? "GlobalAvgPool" : f.string("op")
         return NodeSpec(name: "layer", op: op, attributes: attributes, inputs: ["input"])
     }
@@ -69,42 +72,53 @@ func expectParity(_ a: Tensor, _ b: Tensor, _ what: String, tolerance: Float = 1
         }
     }
 
-    /// Two-input ops: the graph input is x0 ‖ x1 along channels; two frozen 1×1 selection convolutions (weights
-    /// 0/1, exact) split it again, so the op sees oneDNN-chosen layouts and dx splits back into dx0 and dx1.
-    @Test(arguments: ["add", "concat"])
+    /// Two-input ops: the graph input is x0 ‖ x1 along channels (each at the top left of the largest H×W); two frozen
+    /// selection convolutions (weights 0/1, exact) split it again — a kernel of (H − Hᵢ + 1)×(W − Wᵢ + 1) whose only 1
+    /// is its first tap gives back an input of Hᵢ×Wᵢ — so the op sees oneDNN-chosen layouts and broadcast shapes, and
+    /// dx splits back into dx0 and dx1.
+    @Test(arguments: ["add", "concat", "mul", "mul_broadcast", "mul_broadcast_reversed", "mul_broadcast_mixed",
+                      "add_broadcast", "add_broadcast_reversed", "concat_dim2", "concat_dim3"])
     func twoInputOpMatchesPyTorch(_ name: String) throws {
         let f = try PyTorchFixture.load(name)
-        let x0 = f["x0"], x1 = f["x1"]
-        let (n, c0, c1, h, w) = (x0.shape[0], x0.shape[1], x1.shape[1], x0.shape[2], x0.shape[3])
-        var input: [Float] = []
-        for i in 0..<n {
-            input += x0.scalars[(i * c0 * h * w)..<((i + 1) * c0 * h * w)]
-            input += x1.scalars[(i * c1 * h * w)..<((i + 1) * c1 * h * w)]
+        let parts = [f["x0"], f["x1"]]
+        let n = parts[0].shape[0], channels = parts.map { $0.shape[1] }
+        let h = parts.map { $0.shape[2] }.max()!, w = parts.map { $0.shape[3] }.max()!
+        let total = channels.reduce(0, +)
+        var input = [Float](repeating: 0, count: n * total * h * w)
+        func forEachElement(_ part: Int, _ body: (_ source: Int, _ embedded: Int) -> Void) {
+            let (c, ph, pw) = (channels[part], parts[part].shape[2], parts[part].shape[3])
+            let offset = part == 0 ? 0 : channels[0]
+            for i in 0..<n { for k in 0..<c { for y in 0..<ph { for x in 0..<pw {
+                body(((i * c + k) * ph + y) * pw + x, ((i * total + offset + k) * h + y) * w + x)
+            } } } }
         }
+        for part in 0..<2 { forEachElement(part) { input[$1] = parts[part].scalars[$0] } }
         var g = SeededGenerator(seed: 0)
-        func selector(offset: Int, count: Int) -> Conv2d {
-            let conv = Conv2d(inChannels: c0 + c1, outChannels: count, kernelSize: [1, 1], bias: false, generator: &g)
+        func selector(_ part: Int) -> Conv2d {
+            let (offset, count) = (part == 0 ? 0 : channels[0], channels[part])
+            let kernel = [h - parts[part].shape[2] + 1, w - parts[part].shape[3] + 1]
+            let conv = Conv2d(inChannels: total, outChannels: count, kernelSize: kernel, bias: false, generator: &g)
             conv.weight.value = Tensor(shape: conv.weight.value.shape, repeating: 0)
-            for o in 0..<count { conv.weight.value.scalars[o * (c0 + c1) + offset + o] = 1 }
+            for o in 0..<count { conv.weight.value.scalars[(o * total + offset + o) * kernel[0] * kernel[1]] = 1 }
             conv.weight.isFrozen = true
             return conv
         }
+        let op = f.string("op")
         let nodes = [NodeSpec(name: "a", op: "Conv2d", inputs: ["input"]), NodeSpec(name: "b", op: "Conv2d", inputs: ["input"]),
-                     NodeSpec(name: "op", op: name == "add" ? "Add" : "Concat", inputs: ["a", "b"])]
-        let graph = try Graph(nodes: nodes, layers: [selector(offset: 0, count: c0), selector(offset: c0, count: c1),
-                                                     name == "add" ? Add() : Concat()],
-                              context: ComputeContext(threads: 2))
+                     NodeSpec(name: "op", op: op, inputs: ["a", "b"])]
+        let layer: Layer = op == "Add" ? Add() : op == "Mul" ? Mul() as Layer
+            : Concat(dim: f.metadata["dim"].flatMap { Int($0) } ?? 1)
+        let graph = try Graph(nodes: nodes, layers: [selector(0), selector(1), layer], context: ComputeContext(threads: 2))
         graph.inputRequiresGradient = true
-        expectParity(try graph.forward(Tensor(shape: [n, c0 + c1, h, w], scalars: input), mode: .training), f["y"], "\(name) y")
+        let x = Tensor(shape: [n, total, h, w], scalars: input)
+        expectParity(try graph.forward(x, mode: .training), f["y"], "\(name) y")
         let dx = try #require(try graph.backward(f["dy"]))
-        var dx0: [Float] = [], dx1: [Float] = []
-        for i in 0..<n {
-            let base = i * (c0 + c1) * h * w
-            dx0 += dx.scalars[base..<(base + c0 * h * w)]
-            dx1 += dx.scalars[(base + c0 * h * w)..<(base + (c0 + c1) * h * w)]
+        for part in 0..<2 {
+            var gradient = [Float](repeating: 0, count: parts[part].count)
+            forEachElement(part) { gradient[$0] = dx.scalars[$1] }
+            expectParity(Tensor(shape: parts[part].shape, scalars: gradient), f["dx\(part)"], "\(name) dx\(part)")
         }
-        expectParity(Tensor(shape: x0.shape, scalars: dx0), f["dx0"], "\(name) dx0")
-        expectParity(Tensor(shape: x1.shape, scalars: dx1), f["dx1"], "\(name) dx1")
+        expectParity(try graph.forward(x, mode: .inference), f["y"], "\(name) y (inference)")
     }
 
     @Test(arguments: ["cross_entropy_smoothing", "cross_entropy_weighted", "cross_entropy_weighted_smoothing"])
@@ -162,5 +176,41 @@ func expectParity(_ a: Tensor, _ b: Tensor, _ what: String, tolerance: Float = 1
             }
         }
         #expect(checked == 14)
+    }
+
+    /// Every new op in one network (squeeze-and-excitation with HardSwish and HardSigmoid, SiLU, a Sigmoid gate,
+    /// LeakyReLU, a broadcast Add, Clip after a residual Add): inference, whose plan fuses each activation into its
+    /// convolution, and the same graph op by op (BatchNorms frozen, so on running statistics and unfused) both give
+    /// PyTorch's eval logits; a training step gives its logits, loss and every gradient.
+    @Test func squeezeExcitationNetworkMatchesPyTorch() throws {
+        let f = try PyTorchFixture.load("network_squeeze_excitation")
+        let graph = try Graph(nodes: try Self.networkNodes(f), context: ComputeContext(threads: 2))
+        graph.inputRequiresGradient = true
+        for (key, p) in graph.namedParameters() { p.value = f[key] }
+        let layout = Dictionary(uniqueKeysWithValues: try graph.planLayout(for: f["x"].shape, mode: .inference))
+        for node in ["bn1", "hs1", "se_relu", "se_gate", "silu2", "sig3", "leaky4", "bn5", "res", "clip5"] {
+            #expect(layout[node]?.hasPrefix("fused into") == true, "\(node): \(layout[node] ?? "?")")
+        }
+        expectParity(try graph.forward(f["x"], mode: .inference), f["eval.logits"], "eval logits (fused)")
+        let norms = graph.namedParameters().filter { $0.key.hasPrefix("bn") }.map(\.parameter)
+        for p in norms { p.isFrozen = true }
+        expectParity(try graph.forward(f["x"], mode: .training), f["eval.logits"], "eval logits (op by op)")
+        for p in norms { p.isFrozen = false }
+
+        let logits = try graph.forward(f["x"], mode: .training)
+        expectParity(logits, f["logits"], "training logits")
+        let (loss, gradient) = SoftmaxCrossEntropy()(logits: logits, labels: f["target"].scalars.map { Int($0) })
+        expectParity(vector([loss]), vector(f["loss"].scalars), "loss")
+        let dx = try #require(try graph.backward(gradient))
+        expectParity(dx, f["dx"], "dx")
+        var checked = 0
+        for (key, p) in graph.namedParameters() {
+            if p.kind == .weight {
+                expectParity(p.gradient, f["grad.\(key)"], "grad \(key)"); checked += 1
+            } else {
+                expectParity(p.value, f["after.\(key)"], "\(key) after the step")
+            }
+        }
+        #expect(checked == 20)
     }
 }

@@ -35,7 +35,35 @@ struct SafetensorsFixtureTests {
             "softmax": ("Softmax", unary),
             "linear": ("Linear", ["x", "weight", "bias", "y", "dy", "dx", "grad.weight", "grad.bias"]),
             "add": ("Add", binary),
+            "sigmoid": ("Sigmoid", unary),
+            "hardsigmoid": ("HardSigmoid", unary),
+            "hardsigmoid_onnx": ("HardSigmoid", unary),
+            "hardswish": ("HardSwish", unary),
+            "silu": ("SiLU", unary),
+            "leaky_relu": ("LeakyReLU", unary),
+            "clip": ("Clip", unary),
+            "clip_max_only": ("Clip", unary),
+            "mul": ("Mul", binary),
+            "mul_broadcast": ("Mul", binary),
+            "mul_broadcast_reversed": ("Mul", binary),
+            "mul_broadcast_mixed": ("Mul", binary),
+            "add_broadcast": ("Add", binary),
+            "add_broadcast_reversed": ("Add", binary),
             "concat": ("Concat", binary),
+            "concat_dim2": ("Concat", binary),
+            "concat_dim3": ("Concat", binary),
+            "maxpool2d_ceil": ("MaxPool2d", unary),
+            "avgpool2d_ceil_count_include_pad_true": ("AvgPool2d", unary),
+            "avgpool2d_ceil_count_include_pad_false": ("AvgPool2d", unary),
+            "avgpool2d_ceil_k2s2p1": ("AvgPool2d", unary),
+            "maxpool2d_dilation2": ("MaxPool2d", unary),
+            "global_max_pool": ("AdaptiveMaxPool2d", unary),
+            "lrn": ("LocalResponseNorm", unary),
+            "pad": ("ConstantPad2d", unary),
+            "channel_shuffle": ("ChannelShuffle", unary),
+            "softmax_dim2": ("Softmax", unary),
+            "softmax_dim3": ("Softmax", unary),
+            "flatten_start_dim2": ("Flatten", unary),
             "cross_entropy_smoothing": ("CrossEntropyLoss", crossEntropy),
             "cross_entropy_weighted": ("CrossEntropyLoss", crossEntropy + ["weight"]),
             "cross_entropy_weighted_smoothing": ("CrossEntropyLoss", crossEntropy + ["weight"]),
@@ -54,7 +82,7 @@ struct SafetensorsFixtureTests {
 
     @Test func theFixtureFolderHoldsExactlyTheDocumentedFiles() {
         let expected = Set(Self.layerFiles.keys).union(Self.optimizerFiles)
-            .union(["network_small_residual", "schedules", "official_safetensors"])
+            .union(["network_small_residual", "network_squeeze_excitation", "schedules", "official_safetensors"])
             .union(["torch_state_expected", "efficientnet_lite0_logits", "efficientnet_lite0_photos"])  // PyTorchCheckpointTests
         #expect(Set(PyTorchFixture.allNames) == expected)
     }
@@ -113,6 +141,28 @@ struct SafetensorsFixtureTests {
         }
         let graph = try JSONSerialization.jsonObject(with: Data(fixture.string("graph").utf8)) as? [[String: Any]]
         #expect(graph?.compactMap { $0["name"] as? String } == Self.networkNodes)
+    }
+
+    @Test func squeezeExcitationFixtureHasItsDocumentedNames() throws {
+        let fixture = try PyTorchFixture.load("network_squeeze_excitation")
+        let graph = try JSONSerialization.jsonObject(with: Data(fixture.string("graph").utf8)) as! [[String: Any]]
+        var expected = Set(["x", "target", "eval.logits", "logits", "loss", "dx"])
+        var parameters = 0
+        for node in graph {
+            let name = node["name"] as! String
+            switch node["op"] as! String {
+            case "Conv2d", "Linear":
+                let keys = ["weight"] + ((node["bias"] as? Bool) == true ? ["bias"] : [])
+                for key in keys { expected.formUnion(["\(name).\(key)", "grad.\(name).\(key)"]); parameters += 1 }
+            case "BatchNorm2d":
+                for key in ["weight", "bias"] { expected.formUnion(["\(name).\(key)", "grad.\(name).\(key)"]); parameters += 1 }
+                for key in ["running_mean", "running_var"] { expected.formUnion(["\(name).\(key)", "after.\(name).\(key)"]) }
+            default: break
+            }
+        }
+        #expect(parameters == 20)
+        #expect(Set(fixture.tensors.keys) == expected)
+        #expect(fixture["x"].shape == [2, 3, 8, 8] && fixture["logits"].shape == [2, 3])
     }
 
     @Test func fileWrittenByTheReferenceLibraryReads() throws {

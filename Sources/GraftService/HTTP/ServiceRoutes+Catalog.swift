@@ -2,11 +2,16 @@
 import Foundation
 import HTTPServer
 import ImageData
+import NeuralNetwork
+import Tensors
 
 extension ServiceRoutes {
     func registerCatalogRoutes(on router: Router) {
         router.get("/models") { _ in
             try Response.json(["models": try service.store.listModels().map(ModelBody.init)])
+        }
+        router.post("/models", maxBodySize: service.configuration.maxUploadBytes) { request in
+            try importModel(request)
         }
         router.get("/models/:id") { request in
             try Response.json(ModelDetailBody(try service.store.model(id: try request.pathParameter("id"))))
@@ -75,6 +80,88 @@ extension ServiceRoutes {
         }
         var response = try Response.json(DatasetBody(result.0), status: .created)
         response.headers.add(name: "Location", value: "/datasets/\(result.0.id)")
+        return response
+    }
+
+    /// POST /models: an ONNX classifier as the raw body (`application/octet-stream`, options in the query) or a
+    /// multipart form (`model` file, `labels` file, options as fields). 201 with the model and its layer summary.
+    private func importModel(_ request: Request) throws -> Response {
+        let contentType = (request.headers["Content-Type"] ?? "").split(separator: ";").first
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        var fields = request.queryParameters
+        var onnx: Data?
+        var labelsText: String?
+        switch contentType {
+        case "application/octet-stream", "application/onnx", "application/x-onnx":
+            onnx = try request.body.data()
+        case "multipart/form-data":
+            guard let boundary = MultipartForm.boundary(fromContentType: request.headers["Content-Type"] ?? "") else {
+                throw ServiceError.invalid(field: "body", message: "The multipart Content-Type has no boundary.")
+            }
+            for part in try MultipartForm(body: try request.body.data(), boundary: boundary).parts {
+                switch part.name {
+                case "model": onnx = part.body
+                case "labels": labelsText = String(decoding: part.body, as: UTF8.self)
+                case "name", "size", "mean", "std", "resize", "crop_fraction":
+                    fields[part.name] = String(decoding: part.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                default:
+                    throw ServiceError.invalid(field: part.name, message:
+                        "Unknown form field '\(part.name)'; send model, labels, name, size, mean, std, resize, crop_fraction.")
+                }
+            }
+        default:
+            throw HTTPError(.unsupportedMediaType, code: "unsupported_media_type", message:
+                "Upload the .onnx file as application/octet-stream (options in the query) or as the 'model' field of a "
+                + "multipart/form-data form (got '\(contentType)').")
+        }
+        guard let onnx, !onnx.isEmpty else {
+            throw ServiceError.invalid(field: "model", message: "The upload has no ONNX file; send it as the body or the 'model' field.")
+        }
+        guard let name = fields["name"], !name.isEmpty else {
+            throw ServiceError.invalid(field: "name", message: "Name the new base model with ?name=... (or a 'name' field).")
+        }
+        var options = ONNXImport.Options(name: name)
+        if let text = labelsText {
+            var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: CharacterSet(charactersIn: "\r"))
+            }
+            if lines.last == "" { lines.removeLast() }
+            if let empty = lines.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+                throw ServiceError.invalid(field: "labels", message: "Line \(empty + 1) of the labels file is empty; give one class name per line.")
+            }
+            options.labels = lines
+        }
+        func numbers(_ key: String) throws -> [Float]? {
+            guard let text = fields[key] else { return nil }
+            let values = text.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+            guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else {
+                throw ServiceError.invalid(field: key, message: "\(key) must be comma-separated numbers, got '\(text)'.")
+            }
+            return values.map { $0! }
+        }
+        if let size = fields["size"] {
+            guard let value = Int(size), (8...4096).contains(value) else {
+                throw ServiceError.invalid(field: "size", message: "size must be a whole number of pixels in 8…4096, got '\(size)'.")
+            }
+            options.size = value
+        }
+        if let mean = try numbers("mean") { options.mean = mean }
+        if let std = try numbers("std") { options.std = std }
+        if let resize = fields["resize"] {
+            guard let policy = ResizePolicy(name: resize) else {
+                throw ServiceError.invalid(field: "resize", message: "resize must be shorter_side_then_center_crop, stretch or none.")
+            }
+            options.resize = policy
+        }
+        if let crop = fields["crop_fraction"] {
+            guard let value = Double(crop), value > 0, value <= 1 else {
+                throw ServiceError.invalid(field: "crop_fraction", message: "crop_fraction must be in (0, 1], got '\(crop)'.")
+            }
+            options.cropFraction = value
+        }
+        let record = try service.importONNXModel(data: onnx, id: name, options: options)
+        var response = try Response.json(ModelDetailBody(record), status: .created)
+        response.headers.add(name: "Location", value: "/models/\(record.id)")
         return response
     }
 

@@ -212,7 +212,7 @@ extension Graph {
     /// which convolution the node was fused into (for diagnostics, tests and `graft models describe`).
     public func planLayout(for inputShape: [Int], mode: Mode) throws -> [(node: String, layout: String)] {
         let plan = try plan(for: inputShape, mode: mode)
-        var fusions = Plan.inferenceFusions(graph: self, frozen: plan.frozen, mode: mode)
+        var fusions = Plan.inferenceFusions(graph: self, shapes: try shapes(for: inputShape), frozen: plan.frozen, mode: mode)
         for (norm, relu) in Plan.trainingNormReLU(graph: self, frozen: plan.frozen, mode: mode) {
             fusions.absorbed[relu] = norm
         }

@@ -17,9 +17,10 @@ public struct NodeSpec: Codable, Equatable, Sendable {
 /// Builds layers from `model.json` ops and attributes (PyTorch names and defaults).
 public enum LayerFactory {
     public static let supportedOps = [
+        "Sigmoid", "HardSigmoid", "HardSwish", "SiLU", "LeakyReLU", "Clip", "Mul",
         "Conv2d", "BatchNorm2d", "ReLU", "ReLU6", "MaxPool2d", "AvgPool2d", "LPPool2d", "GlobalAvgPool", "Dropout",
         "Linear", "Flatten", "Add", "Concat", "Softmax",
-        "Slice",
+        "GlobalMaxPool", "LRN", "Pad", "ChannelShuffle", "Slice",
     ]
 
     public static func make(_ spec: NodeSpec, generator: inout SeededGenerator) throws -> Layer {
@@ -37,23 +38,52 @@ public enum LayerFactory {
                                momentum: Float(try a.float("momentum", default: 0.1)))
         case "ReLU": return ReLU()
         case "ReLU6": return ReLU6()
-        case "Flatten": return Flatten()
-        case "Add": return Add()
-        case "Concat":
-            guard try a.int("dim", default: 1) == 1 else { throw ModelError("Concat '\(spec.name)': only dim 1 (channels)") }
-            return Concat()
-        case "Softmax": return SoftmaxLayer()
+        case "Sigmoid": return Sigmoid()
+        case "HardSigmoid":
+            return HardSigmoid(alpha: try a.float("alpha", default: 1.0 / 6), beta: try a.float("beta", default: 0.5))
+        case "HardSwish": return HardSwish()
+        case "SiLU": return SiLU()
+        case "LeakyReLU": return LeakyReLU(negativeSlope: try a.float("negative_slope", default: 0.01))
+        case "Clip":
+            let minimum = try a.optionalFloat("min"), maximum = try a.optionalFloat("max")
+            if let minimum, let maximum, minimum > maximum {
+                throw ModelError("Clip '\(spec.name)': min \(minimum) is greater than max \(maximum) (give min ≤ max, "
+                    + "or leave one out for no bound on that side)")
+            }
+            return Clip(minimum: minimum, maximum: maximum)
+        case "Mul": return Mul()
         case "Slice":
             guard try a.int("dim", default: 1) == 1 else { throw ModelError("Slice '\(spec.name)': only dim 1 (channels)") }
             return Slice(start: try a.int("start"), end: try a.int("end"))
+        case "Flatten":
+            return Flatten(startDim: try a.int("start_dim", default: 1), endDim: try a.int("end_dim", default: -1))
+        case "Add": return Add()
+        case "Concat": return Concat(dim: try a.int("dim", default: 1))
+        case "Softmax": return SoftmaxLayer(dim: try a.int("dim", default: 1))
         case "GlobalAvgPool": return Pool2d(kind: .global)
+        case "GlobalMaxPool": return Pool2d(kind: .globalMax)
         case "MaxPool2d", "AvgPool2d":
             let kernel = try a.pair("kernel_size")
             let padding = try a.padding("padding")
             let kind: Pool2d.Kind = spec.op == "MaxPool2d"
                 ? .max : .average(countIncludePad: try a.bool("count_include_pad", default: true))
             return Pool2d(kind: kind, kernelSize: kernel, stride: try a.pair("stride", default: kernel),
-                          padding: padding.begin, paddingEnd: padding.end)
+                          padding: padding.begin, paddingEnd: padding.end, dilation: try a.pair("dilation", default: [1, 1]),
+                          ceilMode: try a.bool("ceil_mode", default: false))
+        case "LRN":
+            return LRN(size: try a.int("size"), alpha: try a.float("alpha", default: 1e-4),
+                       beta: try a.float("beta", default: 0.75), k: try a.float("k", default: 1))
+        case "Pad":
+            let mode = try a.string("mode", default: "constant")
+            guard mode == "constant" else {
+                throw ModelError("Pad '\(spec.name)': mode '\(mode)' is not supported (only constant padding)")
+            }
+            let pads = try a.ints("pads", count: 4)
+            guard pads.allSatisfy({ $0 >= 0 }) else {
+                throw ModelError("Pad '\(spec.name)': pads \(pads) must be non-negative [top, left, bottom, right]")
+            }
+            return Pad(pads: pads, value: try a.float("value", default: 0))
+        case "ChannelShuffle": return ChannelShuffle(groups: try a.int("groups"))
         case "LPPool2d":
             guard try a.int("norm_type", default: 2) == 2 else {
                 throw ModelError("LPPool2d '\(spec.name)': only norm_type 2 is supported")

@@ -37,7 +37,7 @@ final class Plan {
         var outputLayouts: [MemoryDescriptor] = []
         var steps: [CompiledLayer] = []
         var runsBackward: [Bool] = []
-        var fusions = Self.inferenceFusions(graph: graph, frozen: frozen, mode: key.mode)
+        var fusions = Self.inferenceFusions(graph: graph, shapes: shapes, frozen: frozen, mode: key.mode)
         let normReLU = Self.trainingNormReLU(graph: graph, frozen: frozen, mode: key.mode)
         for (norm, relu) in normReLU { fusions.absorbed[relu] = norm }
         for (i, layer) in graph.layers.enumerated() {
@@ -88,11 +88,12 @@ final class Plan {
     }
 
     /// Inference-mode fusions, found once per plan:
-    /// - Conv2d → BatchNorm2d → ReLU/ReLU6 (each link the only consumer of the previous, none but the last the
-    ///   graph output) becomes one convolution with the norm folded in and the activation as a post-op;
-    /// - a residual Add whose one input ends such a chain accumulates into the other input's buffer with a sum
-    ///   post-op (when that buffer is not read afterwards and nothing keeps it for backward), with a ReLU after
-    ///   the Add as a further post-op.
+    /// - Conv2d → BatchNorm2d → an element-wise activation (any `ElementwiseLayer`; each link the only consumer of
+    ///   the previous, none but the last the graph output) becomes one convolution with the norm folded in and the
+    ///   activation as post-ops;
+    /// - a residual Add of two equal shapes whose one input ends such a chain accumulates into the other input's
+    ///   buffer with a sum post-op (when that buffer is not read afterwards and nothing keeps it for backward), with
+    ///   an activation after the Add as further post-ops.
     struct Fusions {
         var heads: [Int: (norm: BatchNorm2d?, postOps: [PostOp])] = [:]
         /// Node → the convolution that computes its output.
@@ -101,7 +102,8 @@ final class Plan {
         var accumulates: [Int: Int] = [:]
     }
 
-    static func inferenceFusions(graph: Graph, frozen: [Bool], mode: Mode) -> Fusions {
+    /// `shapes`: every node's output shape for the plan's input.
+    static func inferenceFusions(graph: Graph, shapes: [[Int]], frozen: [Bool], mode: Mode) -> Fusions {
         var consumers = [[Int]](repeating: [], count: graph.layers.count)
         for (i, inputs) in graph.inputIndices.enumerated() { for j in inputs where j >= 0 { consumers[j].append(i) } }
         func inference(_ i: Int) -> Bool { mode == .inference || frozen[i] }
@@ -110,7 +112,7 @@ final class Plan {
             return consumers[i][0]
         }
         func activation(_ k: Int) -> PostOp? {
-            graph.layers[k] is ReLU ? .relu : graph.layers[k] is ReLU6 ? .relu6 : nil
+            (graph.layers[k] as? ElementwiseLayer).map { .eltwise($0.function) }
         }
         var fusions = Fusions()
         for (i, layer) in graph.layers.enumerated() where layer is Conv2d && inference(i) {
@@ -123,7 +125,7 @@ final class Plan {
             } else if let a = soleConsumer(last), graph.layers[a] is Add, fusions.absorbed[a] == nil,
                       let other = graph.inputIndices[a].first(where: { $0 != last }), other >= 0, other < i,
                       other != graph.outputIndex, consumers[other].allSatisfy({ $0 == a || ($0 < i && inference($0)) }),
-                      graph.inputIndices[a].count == 2
+                      graph.inputIndices[a].count == 2, shapes[other] == shapes[last]
             {
                 postOps = [.sum(scale: 1)]
                 fusions.absorbed[a] = i

@@ -1,4 +1,5 @@
-/// Element-wise sum of two same-shaped inputs (the residual connection), on oneDNN's binary add.
+/// Element-wise sum of two inputs (the residual connection), on oneDNN's binary add; inputs of unequal shapes
+/// broadcast as in NumPy/ONNX (`CompiledBroadcastBinary`), equal shapes keep the residual path the plan fuses.
 public final class Add: Layer {
     public let op = "Add"
     public init() {}
@@ -6,17 +7,14 @@ public final class Add: Layer {
     public var attributes: [String: AttributeValue] { [:] }
 
     public func outputShape(for inputShapes: [[Int]], node: String) throws -> [Int] {
-        guard inputShapes.count == 2, inputShapes[0] == inputShapes[1] else {
-            throw ModelError("Add '\(node)' needs two inputs of the same shape, got "
-                + inputShapes.map { $0.description }.joined(separator: " and "))
-        }
-        return inputShapes[0]
+        try broadcastShape(inputShapes, layer: op, node: node)
     }
 
     public func macs(for inputShapes: [[Int]], output: [Int]) -> Int { 0 }
 
     public func compile(inputs: [MemoryDescriptor], options: CompileOptions) throws -> CompiledLayer {
-        try CompiledAdd(inputs: inputs, context: options.context)
+        if inputs[0].dims != inputs[1].dims { return try CompiledBroadcastBinary(.add, inputs: inputs, options: options) }
+        return try CompiledAdd(inputs: inputs, context: options.context)
     }
 }
 

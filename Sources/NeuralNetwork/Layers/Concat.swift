@@ -1,43 +1,57 @@
-/// Concatenation along channels (PyTorch's `torch.cat(dim=1)`), on oneDNN's concat.
+/// Concatenation along one axis ≥ 1 (PyTorch's `torch.cat(dim=…)`, channels by default), on oneDNN's concat.
 public final class Concat: Layer {
     public let op = "Concat"
-    public init() {}
+    /// The axis as given (negative counts from the end, as in PyTorch).
+    public let dim: Int
+
+    public init(dim: Int = 1) { self.dim = dim }
+
     public var parameters: [Parameter] { [] }
-    public var attributes: [String: AttributeValue] { ["dim": .int(1)] }
+    public var attributes: [String: AttributeValue] { ["dim": .int(dim)] }
+
+    /// `dim` as an axis of rank-`rank` inputs, or nil when it is the batch axis or out of range.
+    func axis(rank: Int) -> Int? {
+        let axis = dim < 0 ? dim + rank : dim
+        return (1..<max(rank, 1)).contains(axis) ? axis : nil
+    }
 
     public func outputShape(for inputShapes: [[Int]], node: String) throws -> [Int] {
-        guard inputShapes.count >= 1, let first = inputShapes.first, first.count >= 2,
-              inputShapes.allSatisfy({ $0.count == first.count && $0[0] == first[0] && $0.dropFirst(2) == first.dropFirst(2) })
-        else {
-            throw ModelError("Concat '\(node)' needs inputs that agree on every axis but channels, got "
+        guard let first = inputShapes.first, first.count >= 2, let axis = axis(rank: first.count) else {
+            throw ModelError("Concat '\(node)': dim \(dim) must name an axis after the batch axis of its inputs, got "
+                + inputShapes.map { $0.description }.joined(separator: ", "))
+        }
+        func others(_ shape: [Int]) -> [Int] { shape.enumerated().filter { $0.offset != axis }.map(\.element) }
+        guard inputShapes.allSatisfy({ $0.count == first.count && others($0) == others(first) }) else {
+            throw ModelError("Concat '\(node)' needs inputs that agree on every axis but \(axis), got "
                 + inputShapes.map { $0.description }.joined(separator: ", "))
         }
         var shape = first
-        shape[1] = inputShapes.map { $0[1] }.reduce(0, +)
+        shape[axis] = inputShapes.map { $0[axis] }.reduce(0, +)
         return shape
     }
 
     public func compile(inputs: [MemoryDescriptor], options: CompileOptions) throws -> CompiledLayer {
-        try CompiledConcat(inputs: inputs, output: try outputShape(for: inputs.map(\.dims), node: "Concat"),
-                           context: options.context)
+        let dims = inputs.map(\.dims)
+        return try CompiledConcat(inputs: inputs, output: try outputShape(for: dims, node: op),
+                                  axis: axis(rank: dims[0].count)!, context: options.context)
     }
 }
 
 final class CompiledConcat: CompiledLayer {
-    // x_i: N×C_i×H×W; y: N×ΣC_i×H×W (oneDNN layout)
+    // x_i: N×…×A_i×…; y: N×…×ΣA_i×… along `axis` (oneDNN layout)
     let context: ComputeContext
     let output: MemoryDescriptor
     let primitive: Primitive
     let destination: Memory
     var ownedOutput: Memory? { destination }
     let plainGradient: LayoutAdapter
-    /// Per input: reorder from a channel slice of the plain gradient to a plain buffer of the input's shape.
+    /// Per input: reorder from its slice of the plain gradient to a plain buffer of the input's shape.
     let slices: [(view: MemoryDescriptor, reorder: Primitive, memory: Memory)]
 
-    init(inputs: [MemoryDescriptor], output outputDims: [Int], context: ComputeContext) throws {
+    init(inputs: [MemoryDescriptor], output outputDims: [Int], axis: Int, context: ComputeContext) throws {
         self.context = context
         context.activate()
-        let pd = try Combine.concat(inputs, axis: 1, destination: .any(outputDims))
+        let pd = try Combine.concat(inputs, axis: axis, destination: .any(outputDims))
         primitive = try pd.makePrimitive()
         output = pd.memoryDescriptor(.dst)
         destination = try Memory(output)
@@ -45,10 +59,10 @@ final class CompiledConcat: CompiledLayer {
         var offset = 0
         var slices: [(MemoryDescriptor, Primitive, Memory)] = []
         for input in inputs {
-            let view = try Combine.channelSlice(of: .plain(outputDims), offset: offset, channels: input.dims[1])
+            let view = try Combine.slice(of: .plain(outputDims), axis: axis, offset: offset, extent: input.dims[axis])
             let target = MemoryDescriptor.plain(input.dims)
             slices.append((view, try Reorder.make(from: view, to: target), try Memory(target)))
-            offset += input.dims[1]
+            offset += input.dims[axis]
         }
         self.slices = slices
     }
@@ -61,7 +75,7 @@ final class CompiledConcat: CompiledLayer {
     }
 
     func backward(_ outputGradient: Memory) throws -> [Memory] {
-        // each input's gradient is its channel range of dy
+        // each input's gradient is its range of dy along the axis
         let dy = try plainGradient(outputGradient)
         return try slices.map { slice in
             try slice.reorder.execute([(PrimitiveArgument.src, try Memory(sharing: dy, as: slice.view)), (PrimitiveArgument.dst, slice.memory)],

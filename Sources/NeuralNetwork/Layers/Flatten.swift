@@ -1,15 +1,33 @@
-/// Flattens N×C×H×W to N×(C·H·W) in PyTorch's (channel-major) order, as `nn.Flatten`.
+/// Merges the axes `start_dim…end_dim` into one in PyTorch's row-major order, as `torch.flatten` and
+/// `nn.Flatten` (N×C×H×W → N×(C·H·W) by default).
 public final class Flatten: Layer {
     public let op = "Flatten"
-    public init() {}
+    /// First and last axis merged, as given (negative counts from the end).
+    public let startDim: Int
+    public let endDim: Int
+
+    public init(startDim: Int = 1, endDim: Int = -1) {
+        self.startDim = startDim
+        self.endDim = endDim
+    }
+
     public var parameters: [Parameter] { [] }
-    public var attributes: [String: AttributeValue] { [:] }
+    /// Empty for the defaults, so that files written before the attributes existed stay the same.
+    public var attributes: [String: AttributeValue] {
+        startDim == 1 && endDim == -1 ? [:] : ["start_dim": .int(startDim), "end_dim": .int(endDim)]
+    }
 
     public func outputShape(for inputShapes: [[Int]], node: String) throws -> [Int] {
-        guard inputShapes.count == 1, inputShapes[0].count >= 2 else {
-            throw ModelError("Flatten '\(node)' needs one input of rank ≥ 2, got \(inputShapes)")
+        guard inputShapes.count == 1, inputShapes[0].count >= 1 else {
+            throw ModelError("Flatten '\(node)' needs one input, got \(inputShapes)")
         }
-        return [inputShapes[0][0], inputShapes[0].dropFirst().reduce(1, *)]
+        let shape = inputShapes[0], rank = shape.count
+        let start = startDim < 0 ? startDim + rank : startDim, end = endDim < 0 ? endDim + rank : endDim
+        guard (0..<rank).contains(start), (0..<rank).contains(end), start <= end else {
+            throw ModelError("Flatten '\(node)': start_dim \(startDim) and end_dim \(endDim) must be axes of its input "
+                + "\(shape) with start_dim ≤ end_dim")
+        }
+        return Array(shape[..<start]) + [shape[start...end].reduce(1, *)] + Array(shape[(end + 1)...])
     }
 
     public func compile(inputs: [MemoryDescriptor], options: CompileOptions) throws -> CompiledLayer {

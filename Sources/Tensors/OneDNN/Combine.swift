@@ -46,16 +46,29 @@ public enum Combine {
         return PrimitiveDescriptor(handle: pd!, operation: "concat", detail: detail)
     }
 
-    /// A plain descriptor for the part of a plain N×C×H×W memory at channel `offset` with `channels`
-    /// channels: used to split a concatenation's gradient back into its inputs by reordering.
+    /// A descriptor for the part of a memory of layout `parent` at `offset` along `axis`, `extent` long there:
+    /// used to split a concatenation's gradient back into its inputs by reordering.
+    public static func slice(of parent: MemoryDescriptor, axis: Int, offset: Int, extent: Int) throws
+        -> MemoryDescriptor
+    {
+        var dims = parent.dims, offsets = [Int](repeating: 0, count: parent.dims.count)
+        dims[axis] = extent
+        offsets[axis] = offset
+        return try region(of: parent, dims: dims, offsets: offsets)
+    }
+
+    /// The part of a plain N×C×H×W memory at channel `offset` with `channels` channels (a channel slice).
     public static func channelSlice(of plain: MemoryDescriptor, offset: Int, channels: Int) throws -> MemoryDescriptor {
-        var parent = plain.raw
+        try slice(of: plain, axis: 1, offset: offset, extent: channels)
+    }
+
+    /// A descriptor for the box of `dims` starting at `offsets` inside a memory of layout `parent` (blocked
+    /// layouts: offsets along a blocked axis must be whole blocks).
+    public static func region(of parent: MemoryDescriptor, dims: [Int], offsets: [Int]) throws -> MemoryDescriptor {
+        var raw = parent.raw
         var sub = dnnl_memory_desc_t()
-        var dims = plain.dims
-        dims[1] = channels
-        let d = makeDims(dims)
-        let offsets = makeDims([0, offset] + [Int](repeating: 0, count: dims.count - 2))
-        try check(dnnl_memory_desc_init_submemory(&sub, &parent, d, offsets), "sub-memory", "\(plain) at \(offset)")
+        try check(dnnl_memory_desc_init_submemory(&sub, &raw, makeDims(dims), makeDims(offsets)), "sub-memory",
+                  "\(dims) at \(offsets) of \(parent)")
         return MemoryDescriptor(raw: sub)
     }
 }

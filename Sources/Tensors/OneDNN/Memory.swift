@@ -136,3 +136,11 @@ public final class Memory {
         for i in 0..<n { a[i] += b[i] }
     }
 }
+
+extension Memory {
+    /// Copies every byte (padding included) of a memory with the same descriptor.
+    public func copyBytes(from other: Memory) {
+        precondition(descriptor == other.descriptor, "copyBytes: \(descriptor) vs \(other.descriptor)")
+        dataPointer.copyMemory(from: other.dataPointer, byteCount: descriptor.byteCount)
+    }
+}

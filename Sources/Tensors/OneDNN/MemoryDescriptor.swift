@@ -55,10 +55,59 @@ public struct MemoryDescriptor: Equatable, CustomStringConvertible {
     /// True for a zero (absent) descriptor, as oneDNN returns for an optional argument that is not needed.
     public var isZero: Bool { raw.ndims == 0 }
 
+    /// The layout of this descriptor for other dims of the same rank (`nChw16c` stays `nChw16c`), when it is
+    /// one of the dense layouts oneDNN's primitives choose for activations; nil otherwise.
+    public func sameLayout(dims newDims: [Int]) -> MemoryDescriptor? {
+        guard newDims.count == dims.count else { return nil }
+        let candidates: [dnnl_format_tag_t]
+        switch dims.count {
+        case 4: candidates = [dnnl_abcd, dnnl_acdb, dnnl_aBcd8b, dnnl_aBcd16b, dnnl_ABcd16a16b, dnnl_ABcd8a8b]
+        case 1, 2, 3, 5, 6: candidates = [Self.plainTag(rank: dims.count)]
+        default: return nil
+        }
+        guard let tag = candidates.first(where: { Self.make(dims, tag: $0) == self }) else { return nil }
+        return Self.make(newDims, tag: tag)
+    }
+
     /// The same layout viewed with other dims of equal element count (plain layouts only).
     public func reshapedPlain(_ newDims: [Int]) -> MemoryDescriptor {
         precondition(isPlain && newDims.reduce(1, *) == elementCount, "cannot view \(self) as \(newDims)")
         return .plain(newDims)
+    }
+
+    /// The same layout (channel blocks and axis order) for other dims of the same rank: the layout a broadcast
+    /// operand needs beside a full-size one, since oneDNN 2.6's binary kernels fall back to reference code when
+    /// the two differ. Strides follow this layout's axis order (of two axes with equal strides, the later is inner).
+    public func withDims(_ newDims: [Int]) -> MemoryDescriptor {
+        precondition(newDims.count == dims.count && newDims.allSatisfy { $0 > 0 } && raw.format_kind == dnnl_blocked,
+                     "cannot give \(self) the dims \(newDims)")
+        if newDims == dims { return self }
+        var result = raw
+        let rank = newDims.count
+        var blocking = raw.format_desc.blocking
+        let count = Int(blocking.inner_nblks)
+        let blocks = withUnsafeBytes(of: &blocking.inner_blks) { Array($0.bindMemory(to: Int64.self).prefix(count)) }
+        let axes = withUnsafeBytes(of: &blocking.inner_idxs) { Array($0.bindMemory(to: Int64.self).prefix(count)) }
+        let oldStrides = withUnsafeBytes(of: &blocking.strides) { Array($0.bindMemory(to: Int64.self).prefix(rank)) }
+        var blockOf = [Int64](repeating: 1, count: rank)
+        for (block, axis) in zip(blocks, axes) { blockOf[Int(axis)] *= block }
+        let padded = (0..<rank).map { (Int64(newDims[$0]) + blockOf[$0] - 1) / blockOf[$0] * blockOf[$0] }
+        var strides = [Int64](repeating: 0, count: rank)
+        var step = blocks.reduce(1, *)
+        for axis in (0..<rank).sorted(by: { (oldStrides[$0], $1) < (oldStrides[$1], $0) }) {
+            strides[axis] = step
+            step *= padded[axis] / blockOf[axis]
+        }
+        let dimsValues = makeDims(newDims), paddedValues = padded + [Int64](repeating: 0, count: 12 - rank)
+        let stridesValues = strides + [Int64](repeating: 0, count: 12 - rank)
+        withUnsafeMutableBytes(of: &result.dims) { _ = $0.bindMemory(to: Int64.self).update(from: dimsValues) }
+        withUnsafeMutableBytes(of: &result.padded_dims) { _ = $0.bindMemory(to: Int64.self).update(from: paddedValues) }
+        withUnsafeMutableBytes(of: &result.padded_offsets) { $0.bindMemory(to: Int64.self).update(repeating: 0) }
+        withUnsafeMutableBytes(of: &result.format_desc.blocking.strides) {
+            _ = $0.bindMemory(to: Int64.self).update(from: stridesValues)
+        }
+        result.offset0 = 0
+        return MemoryDescriptor(raw: result)
     }
 
     /// Dims and layout, e.g. `8×16×28×28 plain` or `8×16×28×28 blocked 16b` (16 channels per block).

@@ -39,10 +39,10 @@ public enum MemoryQuery {
     }
 }
 
-/// Element-wise operations oneDNN can fuse after a convolution or inner product (inference).
+/// Operations oneDNN can fuse after a convolution, inner product or pooling (inference).
 public enum PostOp: Hashable, Sendable {
-    case relu
-    case relu6
+    /// dst = f(dst): any element-wise function, appended as one post-op per stage.
+    case eltwise(Eltwise.Function)
     /// dst = conv(x) + scale · dst (a fused residual add).
     case sum(scale: Float)
 }
@@ -77,9 +77,10 @@ public final class PrimitiveDescriptor {
             defer { dnnl_post_ops_destroy(ops) }
             for op in postOps {
                 switch op {
-                case .relu: try check(dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_relu, 0, 0), operation, detail)
-                case .relu6:
-                    try check(dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_clip_v2, 0, 6), operation, detail)
+                case .eltwise(let function):
+                    for (alg, alpha, beta) in function.algorithms {
+                        try check(dnnl_post_ops_append_eltwise(ops, 1, alg, alpha, beta), operation, detail)
+                    }
                 case .sum(let scale): try check(dnnl_post_ops_append_sum(ops, scale), operation, detail)
                 }
             }

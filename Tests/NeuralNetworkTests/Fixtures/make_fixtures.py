@@ -218,6 +218,175 @@ def make_layers():
                                  weighted=str(weighted).lower(), reduction="mean", classes=5))
 
 
+# MARK: - Element-wise activations and broadcasting binary ops (ONNX import, issue 17)
+
+def make_activations_and_broadcasts():
+    """Own generator, so that the files above stay byte-identical when this part changes."""
+    g = torch.Generator().manual_seed(4321)
+
+    def act(name, op, fn, x, attrs):
+        layer_fixture(name, op, fn, {"x": x}, [], [], attrs, "train", g)
+
+    def with_values(x, values):
+        """x with its first elements set exactly (activation bounds, where PyTorch's gradient rules differ)."""
+        x = x.clone()
+        x.view(-1)[:len(values)] = torch.tensor(values, dtype=torch.float64)
+        return x
+
+    act("sigmoid", "Sigmoid", nn.Sigmoid(), randn(g, 2, 3, 5, 5, scale=3.0), {})
+    # nn.Hardsigmoid: relu6(x + 3) / 6; its gradient 1/6 strictly inside (-3, 3), so 0 at ±3 exactly.
+    act("hardsigmoid", "HardSigmoid", nn.Hardsigmoid(),
+        with_values(randn(g, 2, 3, 5, 5, scale=4.0), [-3.0, 3.0, -3.0, 3.0]), {})
+    # ONNX's HardSigmoid with its default alpha 0.2 (no PyTorch module): clamp(0.2x + 0.5, 0, 1), the same rule.
+    act("hardsigmoid_onnx", "HardSigmoid", lambda x: F.hardtanh(0.2 * x + 0.5, 0.0, 1.0),
+        randn(g, 2, 3, 5, 5, scale=4.0), {"alpha": "0.2", "beta": "0.5"})
+    # nn.Hardswish; no element sits exactly at ±3, where PyTorch's gradient (-0.5 and 1.5) is not oneDNN's (0, 1).
+    act("hardswish", "HardSwish", nn.Hardswish(), randn(g, 2, 3, 5, 5, scale=4.0), {})
+    act("silu", "SiLU", nn.SiLU(), randn(g, 2, 3, 5, 5, scale=3.0), {})
+    act("leaky_relu", "LeakyReLU", nn.LeakyReLU(0.1), with_values(randn(g, 2, 3, 5, 5), [0.0]),
+        {"negative_slope": "0.1"})
+    # Clip follows hardtanh (and relu6): gradient strictly inside (min, max), 0 at a bound itself.
+    act("clip", "Clip", lambda x: F.hardtanh(x, -1.0, 2.0),
+        with_values(randn(g, 2, 3, 5, 5, scale=2.0), [-1.0, 2.0, -1.0, 2.0]), {"min": "-1.0", "max": "2.0"})
+    act("clip_max_only", "Clip", lambda x: F.hardtanh(x, -math.inf, 0.5),
+        with_values(randn(g, 2, 3, 5, 5, scale=2.0), [0.5, 0.5]), {"max": "0.5"})
+
+    # Binary ops broadcast as NumPy: y's shape is the larger extent per axis; the gradient of a broadcast input is
+    # summed over the axes it was stretched along.
+    for name, op, fn, a, b in (
+        ("mul", "Mul", torch.mul, (2, 4, 5, 5), (2, 4, 5, 5)),
+        ("mul_broadcast", "Mul", torch.mul, (2, 4, 5, 5), (2, 4, 1, 1)),
+        ("mul_broadcast_reversed", "Mul", torch.mul, (2, 4, 1, 1), (2, 4, 5, 5)),
+        ("mul_broadcast_mixed", "Mul", torch.mul, (2, 4, 1, 5), (2, 1, 5, 1)),
+        ("add_broadcast", "Add", torch.add, (2, 4, 5, 5), (2, 1, 5, 5)),
+        ("add_broadcast_reversed", "Add", torch.add, (2, 4, 1, 1), (2, 4, 5, 5)),
+    ):
+        layer_fixture(name, op, fn, {"x0": randn(g, *a), "x1": randn(g, *b)}, [], [], {}, "train", g)
+
+
+# MARK: - A small network with every new op (squeeze-and-excitation, gates, broadcast add)
+
+SE_GRAPH = [
+    {"name": "c1", "op": "Conv2d", "inputs": ["input"], "in_channels": 3, "out_channels": 8, "kernel_size": [3, 3],
+     "stride": [1, 1], "padding": [1, 1], "bias": False},
+    {"name": "bn1", "op": "BatchNorm2d", "inputs": ["c1"], "num_features": 8},
+    {"name": "hs1", "op": "HardSwish", "inputs": ["bn1"]},
+    {"name": "se_pool", "op": "AdaptiveAvgPool2d", "inputs": ["hs1"], "output_size": [1, 1]},
+    {"name": "se_fc1", "op": "Conv2d", "inputs": ["se_pool"], "in_channels": 8, "out_channels": 4,
+     "kernel_size": [1, 1], "bias": True},
+    {"name": "se_relu", "op": "ReLU", "inputs": ["se_fc1"]},
+    {"name": "se_fc2", "op": "Conv2d", "inputs": ["se_relu"], "in_channels": 4, "out_channels": 8,
+     "kernel_size": [1, 1], "bias": True},
+    {"name": "se_gate", "op": "HardSigmoid", "inputs": ["se_fc2"]},
+    {"name": "se_mul", "op": "Mul", "inputs": ["hs1", "se_gate"]},
+    {"name": "c2", "op": "Conv2d", "inputs": ["se_mul"], "in_channels": 8, "out_channels": 8, "kernel_size": [3, 3],
+     "stride": [1, 1], "padding": [1, 1], "groups": 8, "bias": False},
+    {"name": "bn2", "op": "BatchNorm2d", "inputs": ["c2"], "num_features": 8},
+    {"name": "silu2", "op": "SiLU", "inputs": ["bn2"]},
+    {"name": "c3", "op": "Conv2d", "inputs": ["silu2"], "in_channels": 8, "out_channels": 8, "kernel_size": [1, 1],
+     "bias": False},
+    {"name": "bn3", "op": "BatchNorm2d", "inputs": ["c3"], "num_features": 8},
+    {"name": "sig3", "op": "Sigmoid", "inputs": ["bn3"]},
+    {"name": "gate", "op": "Mul", "inputs": ["sig3", "silu2"]},
+    {"name": "c4", "op": "Conv2d", "inputs": ["gate"], "in_channels": 8, "out_channels": 8, "kernel_size": [3, 3],
+     "stride": [1, 1], "padding": [1, 1], "bias": True},
+    {"name": "leaky4", "op": "LeakyReLU", "inputs": ["c4"], "negative_slope": 0.2},
+    {"name": "shift", "op": "Add", "inputs": ["leaky4", "se_pool"]},
+    {"name": "c5", "op": "Conv2d", "inputs": ["shift"], "in_channels": 8, "out_channels": 8, "kernel_size": [1, 1],
+     "bias": False},
+    {"name": "bn5", "op": "BatchNorm2d", "inputs": ["c5"], "num_features": 8},
+    {"name": "res", "op": "Add", "inputs": ["bn5", "gate"]},
+    {"name": "clip5", "op": "Clip", "inputs": ["res"], "min": -1.0, "max": 1.5},
+    {"name": "pool", "op": "AdaptiveAvgPool2d", "inputs": ["clip5"], "output_size": [1, 1]},
+    {"name": "fc", "op": "Linear", "inputs": ["pool"], "in_features": 8, "out_features": 3, "bias": True},
+]
+
+
+class GraphNetwork(nn.Module):
+    """Runs a node list such as SE_GRAPH: one module per parameterised node, named as the node."""
+
+    def __init__(self, graph):
+        super().__init__()
+        self.graph = graph
+        self.layers = nn.ModuleDict()
+        for node in graph:
+            if node["op"] == "Conv2d":
+                self.layers[node["name"]] = nn.Conv2d(
+                    node["in_channels"], node["out_channels"], node["kernel_size"], node.get("stride", 1),
+                    node.get("padding", 0), 1, node.get("groups", 1), node["bias"])
+            elif node["op"] == "BatchNorm2d":
+                self.layers[node["name"]] = nn.BatchNorm2d(node["num_features"])
+            elif node["op"] == "Linear":
+                self.layers[node["name"]] = nn.Linear(node["in_features"], node["out_features"], node["bias"])
+
+    def forward(self, x):
+        values = {"input": x}
+        functions = {
+            "ReLU": F.relu, "HardSwish": F.hardswish, "HardSigmoid": F.hardsigmoid, "SiLU": F.silu,
+            "Sigmoid": torch.sigmoid, "AdaptiveAvgPool2d": lambda v: F.adaptive_avg_pool2d(v, 1),
+        }
+        for node in self.graph:
+            op, args = node["op"], [values[i] for i in node["inputs"]]
+            if op in ("Conv2d", "BatchNorm2d"):
+                out = self.layers[node["name"]](args[0])
+            elif op == "Linear":
+                out = self.layers[node["name"]](torch.flatten(args[0], 1))
+            elif op == "Mul":
+                out = args[0] * args[1]
+            elif op == "Add":
+                out = args[0] + args[1]
+            elif op == "LeakyReLU":
+                out = F.leaky_relu(args[0], node["negative_slope"])
+            elif op == "Clip":
+                out = F.hardtanh(args[0], node["min"], node["max"])
+            else:
+                out = functions[op](args[0])
+            values[node["name"]] = out
+        return out
+
+
+def make_se_network():
+    g = torch.Generator().manual_seed(99)
+    net = GraphNetwork(SE_GRAPH).double()
+    tensors = {}
+    with torch.no_grad():
+        for name, p in net.layers.named_parameters():
+            if name.startswith("bn") and name.endswith("weight"):
+                p.copy_(1 + randn(g, *p.shape, scale=0.2))
+            else:
+                p.copy_(randn(g, *p.shape, scale=0.5))
+        for name, b in net.layers.named_buffers():
+            if name.endswith("running_mean"):
+                b.copy_(randn(g, *b.shape, scale=0.2))
+            elif name.endswith("running_var"):
+                b.copy_(0.5 + torch.rand(*b.shape, generator=g).to(torch.float32).to(torch.float64))
+    x = randn(g, 2, 3, 8, 8, scale=2.0)
+    target = torch.tensor([2, 0])
+    for name, p in net.layers.named_parameters():
+        tensors[name] = p.detach().clone()
+    for name, b in net.layers.named_buffers():
+        if not name.endswith("num_batches_tracked"):
+            tensors[name] = b.detach().clone()
+    net.eval()
+    with torch.no_grad():
+        tensors["eval.logits"] = net(x)
+    net.train()
+    leaf = x.clone().requires_grad_(True)
+    logits = net(leaf)
+    loss = F.cross_entropy(logits, target)
+    loss.backward()
+    tensors.update({"x": x, "target": target.to(torch.float64), "logits": logits, "loss": loss.reshape([]),
+                    "dx": leaf.grad})
+    for name, p in net.layers.named_parameters():
+        tensors["grad." + name] = p.grad
+    for name, b in net.layers.named_buffers():
+        if not name.endswith("num_batches_tracked"):
+            tensors["after." + name] = b.detach().clone()
+    save("network_squeeze_excitation", tensors,
+         dict(COMMON, op="Network", mode="train", graph=json.dumps(SE_GRAPH, separators=(",", ":")),
+              loss="CrossEntropyLoss", label_smoothing="0.0", bn_eps="1e-05", bn_momentum="0.1"))
+
+
 # MARK: - A small residual network with BatchNorm
 
 class SmallResidualNetwork(nn.Module):
@@ -393,9 +562,67 @@ def make_schedules():
                                 "torch_version": torch.__version__})
 
 
+# MARK: - Structural layers (ONNX import: GoogLeNet, SqueezeNet, AlexNet, DenseNet, ShuffleNetV2)
+
+def make_structure_layers():
+    """Pooling attributes, LRN, Pad, ChannelShuffle and any-axis Concat/Softmax/Flatten, with their own
+    generator so that the files above do not change. Each file's `graft_node` metadata is the node Graft runs:
+    {"op": ..., "attributes": {...}} with PyTorch's attribute names, as the ONNX importer writes them."""
+    g = torch.Generator().manual_seed(4321)
+
+    def case(name, op, module_or_fn, inputs, graft_op, graft_attributes):
+        node = json.dumps({"op": graft_op, "attributes": graft_attributes}, sort_keys=True)
+        layer_fixture(name, op, module_or_fn, inputs, [], [], {"graft_node": node}, "train", g)
+
+    # ceil_mode: on 9×8 with kernel 3, stride 2, padding 1 the last column window runs one past the padded
+    # input (W: 5 outputs where floor gives 4); H fits exactly (no extra).
+    case("maxpool2d_ceil", "MaxPool2d", nn.MaxPool2d(3, 2, 1, ceil_mode=True), {"x": randn(g, 2, 3, 9, 8)},
+         "MaxPool2d", {"kernel_size": [3, 3], "stride": [2, 2], "padding": [1, 1], "ceil_mode": True})
+    for include in (True, False):
+        case(f"avgpool2d_ceil_count_include_pad_{str(include).lower()}", "AvgPool2d",
+             nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=include), {"x": randn(g, 2, 3, 9, 8)},
+             "AvgPool2d", {"kernel_size": [3, 3], "stride": [2, 2], "padding": [1, 1], "ceil_mode": True,
+                           "count_include_pad": include})
+    # kernel 2, stride 2, padding 1 on 5×7: on both axes ceil would add a window starting in the end padding,
+    # which PyTorch drops (3×4 outputs, not 4×5).
+    case("avgpool2d_ceil_k2s2p1", "AvgPool2d", nn.AvgPool2d(2, 2, 1, ceil_mode=True, count_include_pad=True),
+         {"x": randn(g, 2, 3, 5, 7)}, "AvgPool2d",
+         {"kernel_size": [2, 2], "stride": [2, 2], "padding": [1, 1], "ceil_mode": True, "count_include_pad": True})
+    case("maxpool2d_dilation2", "MaxPool2d", nn.MaxPool2d(3, 2, 1, dilation=2), {"x": randn(g, 2, 3, 9, 10)},
+         "MaxPool2d", {"kernel_size": [3, 3], "stride": [2, 2], "padding": [1, 1], "dilation": [2, 2]})
+    case("global_max_pool", "AdaptiveMaxPool2d", nn.AdaptiveMaxPool2d(1), {"x": randn(g, 2, 5, 7, 6)},
+         "GlobalMaxPool", {})
+    # alpha large enough that α and α/size give visibly different results; 7 channels so the window is cut at
+    # both ends
+    case("lrn", "LocalResponseNorm", nn.LocalResponseNorm(5, alpha=0.5, beta=0.75, k=2.0),
+         {"x": randn(g, 2, 7, 4, 5, scale=2.0)}, "LRN", {"size": 5, "alpha": 0.5, "beta": 0.75, "k": 2.0})
+    case("pad", "ConstantPad2d", lambda x: F.pad(x, (1, 2, 0, 3), value=0.5), {"x": randn(g, 2, 3, 4, 5)},
+         "Pad", {"pads": [0, 1, 3, 2], "value": 0.5})
+    # 12 channels in 3 groups of 4: PyTorch's groups differ from oneDNN's group size. nn.ChannelShuffle has no
+    # backward in torch 1.13, so the fixture runs torchvision ShuffleNetV2's reshape-transpose-reshape, checked
+    # equal to nn.ChannelShuffle's forward.
+    def shuffle(x, groups=3):
+        n, c, h, w = x.shape
+        return x.view(n, groups, c // groups, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
+    x = randn(g, 2, 12, 3, 4)
+    assert torch.equal(shuffle(x), nn.ChannelShuffle(3)(x))
+    case("channel_shuffle", "ChannelShuffle", shuffle, {"x": x}, "ChannelShuffle", {"groups": 3})
+    for dim in (2, 3):
+        layer_fixture(f"concat_dim{dim}", "Concat", lambda a, b, d=dim: torch.cat([a, b], dim=d),
+                      {"x0": randn(g, 2, 3, 4, 5), "x1": randn(g, 2, 3, 4, 5)}, [], [],
+                      {"dim": dim, "graft_node": json.dumps({"op": "Concat", "attributes": {"dim": dim}})}, "train", g)
+        case(f"softmax_dim{dim}", "Softmax", nn.Softmax(dim=dim), {"x": randn(g, 2, 3, 4, 5, scale=2.0)},
+             "Softmax", {"dim": dim})
+    case("flatten_start_dim2", "Flatten", nn.Flatten(start_dim=2), {"x": randn(g, 2, 3, 4, 5)},
+         "Flatten", {"start_dim": 2, "end_dim": -1})
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
     make_layers()
+    make_activations_and_broadcasts()
     make_network()
+    make_se_network()
     make_optimizers()
     make_schedules()
+    make_structure_layers()

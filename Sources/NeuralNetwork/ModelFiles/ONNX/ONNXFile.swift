@@ -18,35 +18,55 @@ struct ONNXFile {
     /// SHA-256 of the file's bytes (the imported model's provenance).
     let sha256: String
     let byteCount: Int
+    /// Where external data files may be read from: the file's folder, or nowhere for bytes without a folder (an upload).
+    let externalDataFolder: URL?
+
+    /// Every initializer, converted, in file order (the decoded `model` holds none: they are read one at a time).
+    let initializers: [(name: String, value: Constant)]
 
     init(contentsOf url: URL) throws {
         let path = url.path
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
-        guard let size else { throw ONNXError(file: path, reason: .notONNX(detail: "it cannot be read")) }
-        guard size <= Self.maximumBytes else {
-            throw ONNXError(file: path, reason: .tooLarge(bytes: size, limit: Self.maximumBytes))
-        }
-        let data: Data
-        do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
+        let source: ONNXFileSource
+        do { source = try ONNXFileSource(url: url) } catch {
             throw ONNXError(file: path, reason: .notONNX(detail: "it cannot be read (\(error.localizedDescription))"))
         }
-        try self.init(data: data, url: url)
+        guard source.count <= Self.maximumBytes else {
+            throw ONNXError(file: path, reason: .tooLarge(bytes: source.count, limit: Self.maximumBytes))
+        }
+        try self.init(source: source, url: url, externalDataFolder: url.deletingLastPathComponent())
     }
 
-    init(data: Data, url: URL) throws {
+    init(data: Data, url: URL, externalDataFolder: URL?) throws {
+        guard data.count <= Self.maximumBytes else {
+            throw ONNXError(file: url.path, reason: .tooLarge(bytes: data.count, limit: Self.maximumBytes))
+        }
+        try self.init(source: ONNXDataSource(data: data), url: url, externalDataFolder: externalDataFolder)
+    }
+
+    private init(source: ONNXByteSource, url: URL, externalDataFolder: URL?) throws {
         self.url = url
+        self.externalDataFolder = externalDataFolder
         let path = url.path
-        byteCount = data.count
-        if let kind = Self.recognisedOtherFormat(data) {
+        byteCount = source.count
+        if let kind = Self.recognisedOtherFormat(try source.bytes(0..<min(16, source.count))) {
             throw ONNXError(file: path, reason: .notONNX(detail: "it looks like \(kind)"))
         }
+        var options = BinaryDecodingOptions()
+        options.messageDepthLimit = 64
+        var converted: [(name: String, value: Constant)] = []
         do {
-            var options = BinaryDecodingOptions()
-            options.messageDepthLimit = 64
-            model = try Onnx_ModelProto(serializedBytes: data, options: options)
+            let reader = TensorReader(url: url, externalDataFolder: externalDataFolder)
+            model = try Self.decode(source, options: options) { tensor in
+                converted.append((tensor.name, try reader.constant(from: tensor)))
+            }
         } catch let error as BinaryDecodingError {
             throw ONNXError(file: path, reason: .malformed(detail: Self.describe(error)))
+        } catch ONNXStreamError.truncated(let detail) {
+            throw ONNXError(file: path, reason: .malformed(detail: "it is truncated: \(detail)"))
+        } catch ONNXStreamError.malformed(let detail) {
+            throw ONNXError(file: path, reason: .malformed(detail: detail))
         }
+        initializers = converted
         guard model.hasGraph, model.irVersion > 0, !model.graph.node.isEmpty else {
             throw ONNXError(file: path, reason: .notONNX(
                 detail: "it decodes as protobuf but has no graph, nodes or IR version"))
@@ -64,7 +84,12 @@ struct ONNXFile {
         }
         opset = version
         var hasher = SHA256()
-        hasher.update(data)
+        let chunk = 8 << 20
+        var offset = 0
+        while offset < source.count {
+            hasher.update(try source.bytes(offset..<min(source.count, offset + chunk)))
+            offset += chunk
+        }
         sha256 = hasher.finalizeHex()
     }
 
@@ -92,6 +117,25 @@ struct ONNXFile {
     }
 
     // MARK: - Tensors
+
+    /// Converts a Constant node's tensor the way initializers are converted.
+    func constant(from tensor: Onnx_TensorProto) throws -> Constant {
+        try TensorReader(url: url, externalDataFolder: externalDataFolder).constant(from: tensor)
+    }
+}
+
+/// Turns TensorProtos into constants: shape checked against the bytes before allocating, external data resolved
+/// only inside the model's folder.
+struct TensorReader {
+    let url: URL
+    let externalDataFolder: URL?
+    static let maximumBytes = ONNXFile.maximumBytes
+
+    func constant(from tensor: Onnx_TensorProto) throws -> Constant {
+        let (shape, floats, integers) = try values(of: tensor)
+        if let integers { return Constant(shape: shape, integers: integers.map { .value($0) }) }
+        return Constant(shape: shape, floats: floats ?? [])
+    }
 
     /// Element types of TensorProto.data_type that the importer reads.
     enum ElementType: Int32 {
@@ -186,7 +230,11 @@ struct ONNXFile {
         guard !location.hasPrefix("/"), !location.contains("\\"), !components.contains(where: { $0 == ".." || $0.isEmpty }) else {
             throw fail("location '\(location)' points outside the model's folder; keep external data files beside the .onnx file")
         }
-        let folder = url.deletingLastPathComponent().resolvingSymlinksInPath().standardizedFileURL
+        guard let base = externalDataFolder else {
+            throw fail("is not available: an uploaded model must carry its weights inside the .onnx file "
+                + "(save it with onnx.save_model(..., save_as_external_data=False))")
+        }
+        let folder = base.resolvingSymlinksInPath().standardizedFileURL
         let file = folder.appendingPathComponent(location).resolvingSymlinksInPath().standardizedFileURL
         guard file.path.hasPrefix(folder.path + "/") else {
             throw fail("location '\(location)' resolves outside the model's folder (a symbolic link?)")

@@ -47,15 +47,16 @@ public enum ONNXImport {
         try importModel(file: ONNXFile(contentsOf: url), options: options)
     }
 
-    /// The same for bytes already in memory (an upload); `name` stands for the file in errors.
+    /// The same for bytes already in memory (an upload): `name` stands for the file in errors, and external data is
+    /// refused (there is no folder it could safely come from).
     public static func importModel(data: Data, name: String, options: Options = Options()) throws -> (ModelFolder, Summary) {
-        try importModel(file: ONNXFile(data: data, url: URL(fileURLWithPath: name)), options: options)
+        try importModel(file: ONNXFile(data: data, url: URL(fileURLWithPath: name), externalDataFolder: nil), options: options)
     }
 
     static func importModel(file: ONNXFile, options: Options) throws -> (ModelFolder, Summary) {
         let path = file.url.path
         let graph = file.model.graph
-        let initializers = Set(graph.initializer.map(\.name))
+        let initializers = Set(file.initializers.map(\.name))
         let inputs = graph.input.filter { !initializers.contains($0.name) }
         guard inputs.count == 1, let input = inputs.first else {
             throw ONNXError(file: path, reason: .inputs(detail:

@@ -45,9 +45,7 @@ final class ONNXTranslator {
         let graph = file.model.graph
         self.declaredBatch = declaredBatch
         graphInputShape = inputShape
-        for initializer in graph.initializer {
-            values[initializer.name] = .constant(try constant(from: initializer))
-        }
+        for (name, value) in file.initializers { values[name] = .constant(value) }
         values[inputName] = .tensor(node: Graph.inputName, shape: inputShape)
         for node in graph.node { for input in node.input where !input.isEmpty { consumers[input, default: 0] += 1 } }
         for output in graph.output { consumers[output.name, default: 0] += 1 }
@@ -76,11 +74,7 @@ final class ONNXTranslator {
 
     // MARK: - Values
 
-    func constant(from tensor: Onnx_TensorProto) throws -> Constant {
-        let (shape, floats, integers) = try file.values(of: tensor)
-        if let integers { return Constant(shape: shape, integers: integers.map { .value($0) }) }
-        return Constant(shape: shape, floats: floats ?? [])
-    }
+    func constant(from tensor: Onnx_TensorProto) throws -> Constant { try file.constant(from: tensor) }
 
     func value(_ name: String) -> ONNXValue? { values[name] }
 
