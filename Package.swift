@@ -72,7 +72,8 @@ let package = Package(
         // MARK: - Tests: one target per library target
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "Tensors"],
+            name: "NeuralNetworkTests",
+            dependencies: ["NeuralNetwork", "Tensors", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(
             name: "ImageDataTests", dependencies: ["ImageData", "Tensors", "CTurboJPEG", "CPNG", "CArchive"],

@@ -8,6 +8,8 @@ import Foundation
 public enum ServiceError: Error, Equatable, CustomStringConvertible {
     /// An id that names nothing (404).
     case notFound(kind: String, id: String)
+    /// A request that names something this route does not offer, such as an unknown export format (400).
+    case badRequest(code: String, field: String?, message: String)
     /// A request that conflicts with the current state, such as cancelling a finished job (409).
     case conflict(code: String, message: String)
     /// A request whose values are invalid (422), naming the field.
@@ -22,6 +24,7 @@ public enum ServiceError: Error, Equatable, CustomStringConvertible {
     /// The HTTP status this error maps to.
     public var httpStatusCode: Int {
         switch self {
+        case .badRequest: return 400
         case .notFound: return 404
         case .conflict: return 409
         case .invalid: return 422
@@ -34,6 +37,7 @@ public enum ServiceError: Error, Equatable, CustomStringConvertible {
     /// A stable machine-readable code.
     public var code: String {
         switch self {
+        case .badRequest(let code, _, _): return code
         case .notFound(let kind, _): return "\(kind)_not_found"
         case .conflict(let code, _): return code
         case .invalid: return "invalid_value"
@@ -46,6 +50,7 @@ public enum ServiceError: Error, Equatable, CustomStringConvertible {
     /// The field the error is about, when there is one.
     public var field: String? {
         if case .invalid(let field, _) = self { return field }
+        if case .badRequest(_, let field, _) = self { return field }
         return nil
     }
 
@@ -54,7 +59,7 @@ public enum ServiceError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .notFound(let kind, let id):
             return "No \(kind.replacingOccurrences(of: "_", with: " ")) has the id '\(id)'; list them to find a valid id."
-        case .conflict(_, let message), .invalid(_, let message), .storage(let message),
+        case .badRequest(_, _, let message), .conflict(_, let message), .invalid(_, let message), .storage(let message),
              .insufficientStorage(let message), .saturated(_, let message, _):
             return message
         }

@@ -116,6 +116,16 @@ enum OpenAPIDocument {
                 "204": .object(["description": .string("Deleted")]), "401": error, "404": error, "409": error,
             ]),
         ]),
+        "/models/{id}/export": .object(["get": operation("Download a model for other runtimes", description: """
+            format=onnx (the default): an ONNX file, opset 13, dynamic batch, input 'input' (the normalised \
+            N×C×H×W tensor), output 'logits', BatchNorm folded, the input spec, labels and head in its metadata \
+            (graft.input, graft.labels, graft.head). format=safetensors: the model's weights file as stored. \
+            Sent as an attachment named after the model.
+            """, parameters: [path("id"), query("format", "onnx (default) or safetensors")], responses: [
+            "200": .object(["description": .string("The file, with Content-Disposition: attachment"),
+                            "content": .object(["application/octet-stream": .object(["schema": binary])])]),
+            "400": error, "404": error, "422": error,
+        ])]),
         "/datasets": .object([
             "post": operation("Upload a dataset archive, or name a folder under the data root",
                               parameters: [query("name", "A name for the dataset")],

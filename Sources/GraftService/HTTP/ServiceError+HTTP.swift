@@ -4,6 +4,7 @@ import HTTPServer
 extension ServiceError: HTTPResponseError {
     public var status: HTTPStatus {
         switch httpStatusCode {
+        case 400: return .badRequest
         case 404: return .notFound
         case 409: return .conflict
         case 422: return .unprocessableContent

@@ -16,6 +16,7 @@ extension ServiceRoutes {
         router.get("/models/:id") { request in
             try Response.json(ModelDetailBody(try service.store.model(id: try request.pathParameter("id"))))
         }
+        router.get("/models/:id/export") { request in try exportModel(request) }
         router.delete("/models/:id") { request in
             let model = try service.store.deleteFineTunedModel(id: try request.pathParameter("id"))
             removeIfInside(URL(fileURLWithPath: model.path), root: service.configuration.modelsDirectory)
