@@ -105,9 +105,33 @@ enum OpenAPIDocument {
             "400": error, "413": error, "415": error, "422": error,
             "503": json("The decode memory budget is full; retry after the Retry-After header's seconds", reference("Error")),
         ])]),
-        "/models": .object(["get": operation("Base and fine-tuned models", responses: [
-            "200": json("Models", object(["models": array(reference("Model"))])),
-        ])]),
+        "/models": .object([
+            "get": operation("Base and fine-tuned models", responses: [
+                "200": json("Models", object(["models": array(reference("Model"))])),
+            ]),
+            "post": operation("Import an ONNX image classifier as a base model", description: """
+                The .onnx file as the body (application/octet-stream, options in the query) or the 'model' field of a \
+                form with an optional 'labels' file (one class name per line) and the options as fields. The input \
+                spec defaults to torchvision's evaluation transform; an operator, attribute or opset Graft does not \
+                implement is a 422 naming the node, and nothing is kept.
+                """, parameters: [
+                    query("name", "The new model's id (1–64 letters, digits, '-', '_', '.')"),
+                    query("size", "Input height and width when the file leaves them symbolic (default 224)"),
+                    query("mean", "Per-channel mean, comma-separated (default ImageNet's)"),
+                    query("std", "Per-channel standard deviation, comma-separated (default ImageNet's)"),
+                    query("resize", "shorter_side_then_center_crop (default), stretch or none"),
+                    query("crop_fraction", "The centred part kept, in (0, 1] (default 0.875)"),
+                ], bodyContent: [
+                    "application/octet-stream": .object(["schema": binary]),
+                    "multipart/form-data": .object(["schema": object([
+                        "model": binary, "labels": binary, "name": string, "size": integer, "mean": string,
+                        "std": string, "resize": string, "crop_fraction": string,
+                    ])]),
+                ], responses: [
+                    "201": json("The new base model with its input spec, head and layer summary", reference("ModelDetail")),
+                    "400": error, "401": error, "409": error, "413": error, "415": error, "422": error, "507": error,
+                ]),
+        ]),
         "/models/{id}": .object([
             "get": operation("One model", parameters: [path("id")],
                              responses: ["200": json("The model with its input spec, head and layer summary",
