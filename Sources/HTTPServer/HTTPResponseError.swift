@@ -67,8 +67,14 @@ enum ErrorBody {
                          message: "the server failed to handle the request; see its log for request \(requestId)").response
     }
 
-    /// A JSON string literal for `text`.
-    static func quote(_ text: String) -> String {
+    static func quote(_ text: String) -> String { JSONString.quote(text) }
+}
+
+/// JSON string literals for bodies written by hand (error bodies here, V2 tensors in the service), where
+/// JSONEncoder would cost more than the rest of the response.
+public enum JSONString {
+    /// `text` as a JSON string literal: quotes, backslashes and control characters escaped.
+    public static func quote(_ text: String) -> String {
         var result = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

@@ -345,24 +345,7 @@ struct V2InferenceResponse {
 /// Hand-written JSON pieces for V2 bodies: a batch of logits is thousands of numbers, which JSONEncoder renders
 /// several times slower.
 enum V2JSON {
-    /// A JSON string literal.
-    static func quote(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
-    }
+    static func quote(_ text: String) -> String { JSONString.quote(text) }
 
     /// A float as the shortest text that reads back to it; JSON has no NaN or infinity, so those are null.
     static func number(_ value: Float) -> String { value.isFinite ? "\(value)" : "null" }
