@@ -3,11 +3,11 @@ file Graft imported, batch-1 latency and batch-32 throughput at a fixed thread c
 Each first checks its logits against the PyTorch reference the fixture script saved (reference.safetensors)."""
 import argparse
 import json
-import statistics
 import struct
-import time
 
 import numpy as np
+
+from efficientnet_inference import timed  # the same timing loop as the EfficientNet bench
 
 
 def read_safetensors(path):
@@ -17,17 +17,6 @@ def read_safetensors(path):
         data = f.read()
     return {k: np.frombuffer(data[v["data_offsets"][0]:v["data_offsets"][1]], dtype=np.float32).reshape(v["shape"])
             for k, v in header.items() if k != "__metadata__"}
-
-
-def timed(run, seconds, minimum_runs=10):
-    for _ in range(3):
-        run()
-    times, deadline = [], time.perf_counter() + seconds
-    while len(times) < minimum_runs or time.perf_counter() < deadline:
-        start = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times), len(times)
 
 
 def main():

@@ -295,7 +295,7 @@ extension ONNXTranslator {
                 guard let producer = t.producer(gate), producer.input.first == other, t.consumerCount(gate) == 1,
                       case .tensor(let gateNode, _)? = t.value(gate) else { continue }
                 let hardSigmoid = producer.opType == "HardSigmoid"
-                    && abs(producer.attribute.first { $0.name == "alpha" }.map { $0.f } ?? 0.2 - 1.0 / 6) < 1e-6
+                    && abs((producer.attribute.first { $0.name == "alpha" }.map { $0.f } ?? 0.2) - 1.0 / 6) < 1e-6
                     && abs((producer.attribute.first { $0.name == "beta" }.map { $0.f } ?? 0.5) - 0.5) < 1e-6
                 guard producer.opType == "Sigmoid" || hardSigmoid else { continue }
                 t.remove(gateNode)
