@@ -35,19 +35,22 @@ struct Import: ParsableCommand {
             commandName: "onnx",
             abstract: "Import an ONNX image classifier (any opset 7–18 CNN of the supported operators) as a base model.",
             discussion: """
-                The input spec is not in the ONNX file: the defaults are torchvision's evaluation transform (shorter \
-                side resized, centre crop 0.875, ImageNet mean and std). The file's SHA-256 is recorded as provenance.
+                ONNX has no field for the input spec. A file Graft exported carries it (and the labels) in its \
+                metadata, and those are used; otherwise the defaults are torchvision's evaluation transform (shorter \
+                side resized, centre crop 0.875, ImageNet mean and std). A flag overrides either. The file's SHA-256 \
+                is recorded as provenance.
                 """)
 
         @Argument(help: "The .onnx file (external data files, if any, beside it).") var file: String
-        @Option(help: "A text file with one class name per line, in output order (default: class 0 … class n-1).")
+        @Option(help: "A text file with one class name per line, in output order (default: the file's graft.labels, else class 0 … class n-1).")
         var labels: String?
         @Option(help: "The model folder to write (refused if it exists, unless --force).") var out: String
         @Option(help: "Input height and width when the file leaves them symbolic (default 224).") var size: Int?
-        @Option(help: "Per-channel mean of components in 0…1, comma-separated.") var mean = "0.485,0.456,0.406"
-        @Option(help: "Per-channel standard deviation, comma-separated.") var std = "0.229,0.224,0.225"
-        @Option(help: "shorter_side_then_center_crop, stretch or none.") var resize = "shorter_side_then_center_crop"
-        @Option(help: "The centred part of the resized region that is kept, in (0, 1].") var cropFraction = 0.875
+        @Option(help: "Per-channel mean of components in 0…1, comma-separated (default 0.485,0.456,0.406).") var mean: String?
+        @Option(help: "Per-channel standard deviation, comma-separated (default 0.229,0.224,0.225).") var std: String?
+        @Option(help: "shorter_side_then_center_crop, stretch or none (default shorter_side_then_center_crop).")
+        var resize: String?
+        @Option(help: "The centred part of the resized region that is kept, in (0, 1] (default 0.875).") var cropFraction: Double?
         @Flag(help: "Replace an existing output folder.") var force = false
 
         func run() throws {
@@ -63,11 +66,18 @@ struct Import: ParsableCommand {
                 }
                 return values.map { $0! }
             }
-            guard let policy = ResizePolicy(name: resize) else {
-                throw ValidationError("--resize must be shorter_side_then_center_crop, stretch or none, got '\(resize)'")
+            let policy = try resize.map { name in
+                guard let policy = ResizePolicy(name: name) else {
+                    throw ValidationError("--resize must be shorter_side_then_center_crop, stretch or none, got '\(name)'")
+                }
+                return policy
+            }
+            if let cropFraction, !(cropFraction > 0 && cropFraction <= 1) {
+                throw ValidationError("--crop-fraction must be in (0, 1], got \(cropFraction)")
             }
             let names = try labels.map { try ModelManifest.readLabels(contentsOf: URL(fileURLWithPath: $0)) }
-            let options = ONNXImport.Options(labels: names, size: size, mean: try floats(mean, "mean"), std: try floats(std, "std"),
+            let options = ONNXImport.Options(labels: names, size: size, mean: try mean.map { try floats($0, "mean") },
+                                             std: try std.map { try floats($0, "std") },
                                              resize: policy, cropFraction: cropFraction, name: folder.lastPathComponent)
             let (model, summary) = try ONNXImport.importModel(contentsOf: url, options: options)
             if force { try? FileManager.default.removeItem(at: folder) }

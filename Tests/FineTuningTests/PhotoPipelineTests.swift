@@ -65,4 +65,28 @@ import Testing
             #expect(Self.top5(try classifier.logits([prepared]).scalars) == item.top5, "\(item.name)")
         }
     }
+
+    /// EfficientNet-Lite0 with its ImageNet weights leaves as ONNX and comes back through `graft import onnx` as
+    /// the same classifier: the input spec and labels from the export's metadata, and on every sample photo the
+    /// same top-5 (and logits within float rounding of the folded batch norms).
+    @Test(.enabled(if: available, "run scripts/fetch-efficientnet-lite0 first: the weights or the sample photos are absent"))
+    func anExportedEfficientNetImportsBackWithTheSameTopFive() throws {
+        let original = try Classifier(folder: Self.model, context: ComputeContext(threads: 2))
+        let bytes = try ONNXExport.export(original.model)
+        let (model, summary) = try ONNXImport.importModel(data: bytes, name: "efficientnet-lite0.onnx")
+        #expect(summary.notes.contains { $0.contains("graft.input") }, "\(summary.notes)")
+        #expect(model.manifest.input == original.spec && model.manifest.labels == original.labels)
+        let imported = Classifier(model: model)
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.photos.path)
+            .filter { $0.hasSuffix(".jpg") || $0.hasSuffix(".png") }.sorted()
+        #expect(files.count >= 2, "\(files)")
+        for file in files {
+            let prepared = try Classifier.prepare(contentsOf: Self.photos.appendingPathComponent(file), spec: imported.spec)
+            let before = try original.logits([prepared]).scalars, after = try imported.logits([prepared]).scalars
+            #expect(Self.top5(after) == Self.top5(before), "\(file)")
+            let range = before.max()! - before.min()!
+            let worst = zip(before, after).map { abs($0 - $1) }.max()!
+            #expect(worst <= 1e-4 * range, "\(file): max |Δ logit| \(worst) of a range of \(range)")
+        }
+    }
 }

@@ -326,6 +326,39 @@ import Testing
         let input = randomTensor(model.manifest.inputShape(batch: 2), seed: 31)
         expectClose(try imported.graph.forward(input, mode: .inference), try model.graph.forward(input, mode: .inference),
                     1e-5, "re-imported logits")
+        // The export's metadata restores what ONNX has no field for: stretch resize, grey mean and std, the labels.
+        #expect(imported.manifest.input == model.manifest.input, "\(imported.manifest.input)")
+        #expect(imported.manifest.labels == model.manifest.labels && imported.manifest.head == "fc")
+        #expect(summary.notes.contains { $0.contains("graft.input") } && summary.notes.contains { $0.contains("graft.labels") },
+                "\(summary.notes)")
+    }
+
+    /// Options given on import win over the metadata; metadata that does not fit the graph is set aside, with a note.
+    @Test func importOptionsOverrideTheExportsMetadataAndUnfitMetadataIsIgnored() throws {
+        let model = try Self.resnet8()
+        let bytes = try ONNXExport.export(model)
+        let labels = (0..<10).map { "digit \($0)" }
+        let (overridden, _) = try ONNXImport.importModel(data: bytes, name: "resnet8.onnx", options: .init(
+            labels: labels, mean: [0.5], resize: ResizePolicy.none, cropFraction: 0.5))
+        #expect(overridden.manifest.labels == labels)
+        #expect(overridden.manifest.input.mean == [0.5] && overridden.manifest.input.std == [0.353])
+        #expect(overridden.manifest.input.resize == ResizePolicy.none && overridden.manifest.input.cropFraction == 0.5)
+
+        var proto = try Onnx_ModelProto(serializedBytes: bytes)
+        for index in proto.metadataProps.indices {
+            switch proto.metadataProps[index].key {
+            case ONNXExport.MetadataKey.labels: proto.metadataProps[index].value = #"["only", "two"]"#
+            case ONNXExport.MetadataKey.input: proto.metadataProps[index].value = #"{"channels": 3}"#
+            default: break
+            }
+        }
+        let (defaulted, summary) = try ONNXImport.importModel(data: try proto.serializedBytes(), name: "edited.onnx")
+        #expect(defaulted.manifest.labels == (0..<10).map { "class \($0)" })
+        #expect(defaulted.manifest.input.resize == ONNXImport.Defaults.resize
+                && defaulted.manifest.input.cropFraction == ONNXImport.Defaults.cropFraction
+                && defaulted.manifest.input.mean == [ONNXImport.Defaults.mean[0]])
+        #expect(summary.notes.contains { $0.hasPrefix("ignored graft.input") }
+                && summary.notes.contains { $0.hasPrefix("ignored graft.labels") }, "\(summary.notes)")
     }
 
     /// Flatten over other dimensions than PyTorch's default (main's Flatten takes start_dim and end_dim) is a Reshape

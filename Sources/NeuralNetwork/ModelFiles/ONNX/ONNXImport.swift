@@ -4,24 +4,23 @@ import Foundation
 import Tensors
 
 public enum ONNXImport {
-    /// What the file does not say about its input: how images become the tensor it takes.
+    /// What the file does not say about its input: how images become the tensor it takes. Each option left nil
+    /// comes from the file's `graft.*` metadata when Graft exported it (so an export imports back as it was),
+    /// else from `Defaults`: torchvision's evaluation transform, which every torchvision classifier expects.
     public struct Options: Sendable {
-        /// Class names in output order; nil names them `class 0` … `class n-1`.
+        /// Class names in output order; nil: the file's `graft.labels`, else `class 0` … `class n-1`.
         public var labels: [String]?
         /// Input height and width when the file leaves them symbolic (else the file's are used and must agree).
         public var size: Int?
-        public var mean: [Float]
-        public var std: [Float]
-        public var resize: ResizePolicy
-        public var cropFraction: Double
+        public var mean: [Float]?
+        public var std: [Float]?
+        public var resize: ResizePolicy?
+        public var cropFraction: Double?
         /// The name recorded as the model's `base` (the output folder's name by default).
         public var name: String?
 
-        /// ImageNet's normalisation and torchvision's evaluation transform (resize the shorter side, centre crop
-        /// 87.5 %): what every torchvision classifier expects.
-        public init(labels: [String]? = nil, size: Int? = nil, mean: [Float] = [0.485, 0.456, 0.406],
-                    std: [Float] = [0.229, 0.224, 0.225], resize: ResizePolicy = .shorterSideThenCenterCrop,
-                    cropFraction: Double = 0.875, name: String? = nil) {
+        public init(labels: [String]? = nil, size: Int? = nil, mean: [Float]? = nil, std: [Float]? = nil,
+                    resize: ResizePolicy? = nil, cropFraction: Double? = nil, name: String? = nil) {
             self.labels = labels
             self.size = size
             self.mean = mean
@@ -30,6 +29,16 @@ public enum ONNXImport {
             self.cropFraction = cropFraction
             self.name = name
         }
+    }
+
+    /// The input spec of a file that carries none: ImageNet's normalisation, the shorter side resized, then the
+    /// centre 87.5 % kept.
+    public enum Defaults {
+        public static let mean: [Float] = [0.485, 0.456, 0.406]
+        public static let std: [Float] = [0.229, 0.224, 0.225]
+        public static let resize = ResizePolicy.shorterSideThenCenterCrop
+        public static let cropFraction = 0.875
+        public static let size = 224
     }
 
     /// What an import did, for the command's report and the HTTP answer.
@@ -81,7 +90,7 @@ public enum ONNXImport {
             throw ONNXError(file: path, reason: .inputs(detail:
                 "the file fixes the input at \(h)×\(w), which --size \(size) contradicts; drop --size or export with dynamic axes"))
         }
-        let (height, width) = fileSize ?? (options.size ?? 224, options.size ?? 224)
+        let (height, width) = fileSize ?? (options.size ?? Defaults.size, options.size ?? Defaults.size)
         let translator = ONNXTranslator(file: file)
         var output = try translator.translate(inputName: input.name, inputShape: [1, channels, height, width],
                                               declaredBatch: dims[0])
@@ -98,14 +107,19 @@ public enum ONNXImport {
             throw ONNXError(file: path, reason: .invalidModel(detail:
                 "the output '\(output)' has shape \(translator.shape(ofNode: output) ?? []); a classifier outputs N×classes"))
         }
-        let labels = options.labels ?? (0..<classes).map { "class \($0)" }
+        let exported = exportedSpec(file, channels: channels, height: height, width: width, classes: classes,
+                                    notes: &notes)
+        let labels = options.labels ?? exported.labels ?? (0..<classes).map { "class \($0)" }
         guard labels.count == classes else {
             throw ONNXError(file: path, reason: .inputs(detail: "the model has \(classes) outputs but the labels file names \(labels.count) classes"))
         }
-        let spec = InputSpec(channels: channels, height: height, width: width, resize: options.resize,
-                             mean: channels == options.mean.count ? options.mean : Array(options.mean.prefix(channels)),
-                             std: channels == options.std.count ? options.std : Array(options.std.prefix(channels)),
-                             cropFraction: options.cropFraction)
+        func perChannel(_ values: [Float]) -> [Float] { values.count == channels ? values : Array(values.prefix(channels)) }
+        let spec = InputSpec(channels: channels, height: height, width: width,
+                             resize: options.resize ?? exported.input?.resize ?? Defaults.resize,
+                             mean: perChannel(options.mean ?? exported.input?.mean ?? Defaults.mean),
+                             std: perChannel(options.std ?? exported.input?.std ?? Defaults.std),
+                             cropFraction: options.cropFraction ?? exported.input?.cropFraction ?? Defaults.cropFraction,
+                             fastJPEG: exported.input?.fastJPEG ?? false)
         guard spec.problems.isEmpty else {
             throw ONNXError(file: path, reason: .inputs(detail: "input spec: \(spec.problems.joined(separator: "; "))"))
         }
@@ -126,5 +140,33 @@ public enum ONNXImport {
                               foldedConstants: translator.foldedConstants, opset: file.opset, sha256: file.sha256,
                               notes: notes)
         return (ModelFolder(manifest: manifest, graph: built), summary)
+    }
+
+    /// The input spec and labels a Graft export recorded in the file's metadata, when they describe this graph;
+    /// metadata that does not parse or does not fit is set aside with a note, never trusted half-way.
+    static func exportedSpec(_ file: ONNXFile, channels: Int, height: Int, width: Int, classes: Int,
+                             notes: inout [String]) -> (input: InputSpec?, labels: [String]?) {
+        let metadata = Dictionary(file.model.metadataProps.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
+        var input: InputSpec?
+        var labels: [String]?
+        if let text = metadata[ONNXExport.MetadataKey.input] {
+            if let spec = try? JSONDecoder().decode(InputSpec.self, from: Data(text.utf8)),
+               spec.channels == channels, spec.height == height, spec.width == width, spec.problems.isEmpty {
+                input = spec
+                notes.append("input spec (resize, crop, mean, std) from the file's \(ONNXExport.MetadataKey.input)")
+            } else {
+                notes.append("ignored \(ONNXExport.MetadataKey.input): it does not describe a \(channels)×\(height)×\(width) input")
+            }
+        }
+        if let text = metadata[ONNXExport.MetadataKey.labels] {
+            if let names = try? JSONDecoder().decode([String].self, from: Data(text.utf8)),
+               names.count == classes, !names.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+                labels = names
+                notes.append("labels from the file's \(ONNXExport.MetadataKey.labels)")
+            } else {
+                notes.append("ignored \(ONNXExport.MetadataKey.labels): it does not name \(classes) classes")
+            }
+        }
+        return (input, labels)
     }
 }
