@@ -35,7 +35,7 @@ FROM ${RUNTIME_IMAGE}
 # Only the shared libraries the binary links (check with `ldd /usr/local/bin/graft`).
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-       libdnnl2 libgomp1 libturbojpeg0 libpng16-16 libarchive13 libsqlite3-0 zlib1g ca-certificates \
+       libdnnl2 libgomp1 libturbojpeg0 libpng16-16 libarchive13 libsqlite3-0 libssl3 zlib1g ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --create-home --home-dir /data --uid 10001 graft
 COPY --from=build /out/bin/graft /usr/local/bin/graft

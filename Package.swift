@@ -28,12 +28,13 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
         .systemLibrary(name: "CArchive", path: "Sources/CArchive"),
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
 
         // MARK: - Libraries, lowest first
         .target(name: "Tensors", dependencies: ["CDNNL"], swiftSettings: swiftSettings),
         .target(
             name: "NeuralNetwork",
-            dependencies: ["Tensors", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["Tensors", "CCrypto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: swiftSettings),
         .target(
             name: "ImageData",

@@ -33,13 +33,8 @@ public struct ModelFolder {
         var manifest = self.manifest
         manifest.nodes = graph.nodes
         try manifest.write(to: folder.appendingPathComponent(Self.manifestName))
-        // hashed from the bytes in memory, not by reading the file back
-        let url = folder.appendingPathComponent(Self.weightsName)
-        let data = try Safetensors.serialize(graph.stateDict(), metadata: ["format": "pt", "producer": "graft"],
-                                             name: url.path)
-        try Safetensors.write(serialized: data, to: url)
-        var hasher = SHA256()
-        hasher.update(data)
-        return hasher.finalizeHex()
+        // hashed as it is written, not by reading the file back
+        return try Safetensors.write(graph.stateDict(), metadata: ["format": "pt", "producer": "graft"],
+                                     to: folder.appendingPathComponent(Self.weightsName))
     }
 }

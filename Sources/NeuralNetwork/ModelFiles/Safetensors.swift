@@ -1,6 +1,9 @@
 /// Reading and writing safetensors files: the published format, validated strictly, Float32 in memory.
 import Foundation
 import Tensors
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The safetensors format (https://github.com/huggingface/safetensors): an 8-byte little-endian header length
 /// N, N bytes of UTF-8 JSON (optionally padded with spaces) mapping each tensor name to
@@ -31,10 +34,59 @@ public enum Safetensors {
         try Reader(file: name, bytes: ByteView(data)).read()
     }
 
-    /// Writes `tensors` as F32 and `metadata` as `__metadata__` to `url`, atomically: the bytes go to a
-    /// temporary file in the same folder, which then replaces `url`.
-    public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to url: URL) throws {
-        try write(serialized: try serialize(tensors, metadata: metadata, name: url.path), to: url)
+    /// Writes `tensors` as F32 and `metadata` as `__metadata__` to `url`, atomically, and returns the file's SHA-256
+    /// (hex). The bytes are those of `serialize`, streamed a tensor at a time to a temporary file in the same folder
+    /// (flushed to disk, then renamed over `url`), so that saving a model holds no second copy of its weights.
+    @discardableResult
+    public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to url: URL) throws -> String {
+        let (header, names) = try layout(tensors, metadata: metadata, name: url.path)
+        let folder = url.deletingLastPathComponent()
+        let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).partial-\(UUID().uuidString)")
+        func failure(_ what: String) -> SafetensorsError {
+            SafetensorsError(file: url.path, reason: .io("\(what): \(String(cString: strerror(errno)))"))
+        }
+        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw failure("cannot create \(temporary.path)") }
+        var closed = false
+        defer {
+            if !closed { close(descriptor) }
+            unlink(temporary.path)
+        }
+        var hasher = SHA256()
+        func put(_ bytes: UnsafeRawBufferPointer) throws {
+            // hashed in slices: SHA256.update copies what it is given
+            var offset = 0
+            while offset < bytes.count {
+                let slice = UnsafeRawBufferPointer(rebasing: bytes[offset..<min(offset + (1 << 20), bytes.count)])
+                hasher.update(slice)
+                var written = 0
+                while written < slice.count {
+                    let result = Glibc.write(descriptor, slice.baseAddress! + written, slice.count - written)
+                    if result < 0 && errno == EINTR { continue }
+                    guard result > 0 else { throw failure("cannot write \(temporary.path)") }
+                    written += result
+                }
+                offset += slice.count
+            }
+        }
+        var prefix = Data()
+        prefix.appendLittleEndian(UInt64(header.count))
+        prefix.append(contentsOf: header)
+        try prefix.withUnsafeBytes { try put($0) }
+        for name in names {
+            #if _endian(little)
+            try tensors[name]!.scalars.withUnsafeBytes { try put($0) }
+            #else
+            var swapped = Data()
+            swapped.appendLittleEndian(tensors[name]!.scalars)
+            try swapped.withUnsafeBytes { try put($0) }
+            #endif
+        }
+        guard fsync(descriptor) == 0 else { throw failure("cannot flush \(temporary.path)") }
+        closed = true
+        guard close(descriptor) == 0 else { throw failure("cannot close \(temporary.path)") }
+        guard rename(temporary.path, url.path) == 0 else { throw failure("cannot move \(temporary.path) to \(url.path)") }
+        return hasher.finalizeHex()
     }
 
     /// Writes bytes made by `serialize` atomically; errors name the file.
@@ -49,6 +101,18 @@ public enum Safetensors {
     /// The bytes `write` stores.
     public static func serialize(_ tensors: [String: Tensor], metadata: [String: String] = [:],
                                  name: String = "<data>") throws -> Data {
+        let (header, names) = try layout(tensors, metadata: metadata, name: name)
+        var data = Data(capacity: 8 + header.count + names.reduce(0) { $0 + 4 * tensors[$1]!.count })
+        data.appendLittleEndian(UInt64(header.count))
+        data.append(contentsOf: header)
+        for tensorName in names { data.appendLittleEndian(tensors[tensorName]!.scalars) }
+        return data
+    }
+
+    /// The JSON header (padded so that the buffer starts 8-byte aligned, as the reference writer does) and the
+    /// order in which the tensors' bytes follow it.
+    static func layout(_ tensors: [String: Tensor], metadata: [String: String], name: String) throws
+        -> (header: [UInt8], names: [String]) {
         let names = tensors.keys.sorted()
         var entries: [String] = []
         if !metadata.isEmpty {
@@ -71,14 +135,8 @@ public enum Safetensors {
             offset = end
         }
         var header = Array(("{" + entries.joined(separator: ",") + "}").utf8)
-        // Pad so that the buffer starts 8-byte aligned, as the reference writer does.
         while (8 + header.count) % 8 != 0 { header.append(0x20) }
-
-        var data = Data(capacity: 8 + header.count + offset)
-        data.appendLittleEndian(UInt64(header.count))
-        data.append(contentsOf: header)
-        for tensorName in names { data.appendLittleEndian(tensors[tensorName]!.scalars) }
-        return data
+        return (header, names)
     }
 }
 
