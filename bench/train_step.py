@@ -3,11 +3,12 @@
 
 One step = forward, softmax cross-entropy loss, backward, SGD-with-momentum update, every layer training, with
 torch.set_num_threads(2) (the machine's cores). Networks: Graft's benchmark ResNet-8 on grey 28x28 images
-(default batch 128), or EfficientNet-Lite0 on 3x224x224 (the nn.Module of Graft's parity fixtures, randomly
-initialised: the weights do not change the step's cost). Warm-up steps run first; the figure reported is the
+(default batch 128), EfficientNet-Lite0 on 3x224x224 (the nn.Module of Graft's parity fixtures, randomly
+initialised: the weights do not change the step's cost), or torchvision's ResNet-18 on 3x224x224 with its batch
+norms folded, the network Graft trains after `graft import onnx` of its export. Warm-up steps run first; the figure reported is the
 median over the timed steps. Run with Debian's python3-torch or the PyPI torch of bench/setup_venv.sh:
 
-    /usr/bin/python3 bench/train_step.py [--model resnet8|efficientnet-lite0] [--batch N] [--warmup 5]
+    /usr/bin/python3 bench/train_step.py [--model resnet8|efficientnet-lite0|resnet18] [--batch N] [--warmup 5]
                                          [--steps 30] [--threads 2]
 """
 import argparse
@@ -60,6 +61,25 @@ class ResNet8(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+def resnet18_as_imported():
+    """torchvision's ResNet-18 as `graft import onnx` turns its ONNX export into Graft's network: each BatchNorm
+    folded into the convolution before it, so an Identity in its place and a convolution with a bias."""
+    import torchvision
+
+    def fold(module):
+        for name, child in module.named_children():
+            if isinstance(child, nn.BatchNorm2d):
+                setattr(module, name, nn.Identity())
+            elif isinstance(child, nn.Conv2d) and child.bias is None:
+                setattr(module, name, nn.Conv2d(child.in_channels, child.out_channels, child.kernel_size,
+                                                child.stride, child.padding, child.dilation, child.groups, bias=True))
+            else:
+                fold(child)
+        return module
+
+    return fold(torchvision.models.resnet18(num_classes=1000))
+
+
 def cpu_model():
     try:
         with open("/proc/cpuinfo") as f:
@@ -73,8 +93,8 @@ def cpu_model():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=["resnet8", "efficientnet-lite0"], default="resnet8")
-    parser.add_argument("--batch", type=int, default=None, help="default 128 for resnet8, 32 for efficientnet-lite0")
+    parser.add_argument("--model", choices=["resnet8", "efficientnet-lite0", "resnet18"], default="resnet8")
+    parser.add_argument("--batch", type=int, default=None, help="default 128 for resnet8, 32 for the others")
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--threads", type=int, default=2)
@@ -85,6 +105,9 @@ def main():
     if args.model == "resnet8":
         batch = args.batch or 128
         model, shape, classes = ResNet8(), [batch, 1, 28, 28], 10
+    elif args.model == "resnet18":
+        batch = args.batch or 32
+        model, shape, classes = resnet18_as_imported(), [batch, 3, 224, 224], 1000
     else:
         batch = args.batch or 32
         fixtures = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "NeuralNetworkTests", "Fixtures")

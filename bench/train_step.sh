@@ -2,9 +2,11 @@
 # Times one full training step (forward, cross-entropy, backward, SGD momentum; every layer training; 2 threads)
 # in Graft and in PyTorch in the same run — Debian's python3-torch and, when bench/setup_venv.sh has made
 # var/bench-venv, PyPI's torch — and prints Graft's time as a fraction of each (target: at most 0.5).
-# Networks: ResNet-8 on 28x28x1, batch 128 (default), or EfficientNet-Lite0 on 3x224x224, batch 32.
+# Networks: ResNet-8 on 28x28x1, batch 128 (default), EfficientNet-Lite0 on 3x224x224, batch 32, or torchvision's
+# ResNet-18 at batch 32, 224x224, imported from its ONNX export (Tests/ONNX/make_onnx_models.py; the importer
+# folds the batch norms, and PyTorch's side folds them the same way).
 #
-#   bench/train_step.sh [--steps N] [--model efficientnet-lite0]
+#   bench/train_step.sh [--steps N] [--model efficientnet-lite0|resnet18]
 #
 # Environment: GRAFT (default .build/release/graft, built when missing); PYTHON (default /usr/bin/python3) and
 # VENV_PYTHON (default var/bench-venv/bin/python) for the two PyTorch builds. Graft's side is
@@ -19,16 +21,25 @@ while (($#)); do
     case "$1" in
         --steps) steps="$2"; shift 2 ;;
         --model) model="$2"; shift 2 ;;
-        *) echo "usage: bench/train_step.sh [--steps N] [--model resnet8|efficientnet-lite0]" >&2; exit 2 ;;
+        *) echo "usage: bench/train_step.sh [--steps N] [--model resnet8|efficientnet-lite0|resnet18]" >&2; exit 2 ;;
     esac
 done
+graft="${GRAFT:-.build/release/graft}"
+if [[ ! -x "$graft" ]]; then
+    echo "building graft (release)..." >&2
+    swift build -c release --product graft >&2
+fi
 graft_model=()
-if [[ "$model" != resnet8 ]]; then
+if [[ "$model" == resnet18 ]]; then
+    [[ -f var/onnx-fixtures/resnet18/model.onnx ]] \
+        || /usr/bin/python3 Tests/ONNX/make_onnx_models.py var/onnx-fixtures resnet18 >&2
+    "$graft" import onnx var/onnx-fixtures/resnet18/model.onnx --out var/cache/bench-resnet18 --force >/dev/null
+    graft_model=(--model var/cache/bench-resnet18 --batch 32)
+elif [[ "$model" != resnet8 ]]; then
     [[ -f "Models/$model/weights.safetensors" ]] || {
         echo "bench/train_step.sh: Models/$model has no weights; run scripts/fetch-efficientnet-lite0" >&2; exit 1; }
     graft_model=(--model "$model" --batch 32)
 fi
-graft="${GRAFT:-.build/release/graft}"
 pythons=("${PYTHON:-/usr/bin/python3}")
 venv_python="${VENV_PYTHON:-var/bench-venv/bin/python}"
 [[ -x "$venv_python" ]] && pythons+=("$venv_python")
@@ -48,10 +59,6 @@ for python in "${pythons[@]}"; do
 done
 ((${#results[@]})) || { echo "bench/train_step.sh: no PyTorch could be timed" >&2; exit 1; }
 
-if [[ ! -x "$graft" ]]; then
-    echo "building graft (release)..." >&2
-    swift build -c release --product graft >&2
-fi
 errors=$(mktemp)
 trap 'rm -f "$errors"' EXIT
 if ! graft_output=$("$graft" bench train-step --steps "$steps" --threads 2 "${graft_model[@]}" 2>"$errors"); then
