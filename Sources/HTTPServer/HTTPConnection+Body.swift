@@ -11,8 +11,11 @@ extension HTTPConnection {
         case disconnected
     }
 
-    /// Reads the whole body of `head` under `maxBodySize`.
-    func readBody(_ head: RequestHead, maxBodySize: Int) -> Result<(RequestBody, HTTPHeaders), BodyFailure> {
+    /// Reads the whole body of `head` under `maxBodySize`, in memory up to `inMemorySize` when the server's body
+    /// budget has room for it. The caller returns the body's share of the budget (`BodySink.reserved`) once
+    /// the request is done with it.
+    func readBody(_ head: RequestHead, maxBodySize: Int, inMemorySize: Int,
+                  reserved: inout Int) -> Result<(RequestBody, HTTPHeaders), BodyFailure> {
         let tooLarge = HTTPError(
             .contentTooLarge, code: "body_too_large", message: "request body exceeds this route's limit of \(maxBodySize) bytes")
         switch head.framing {
@@ -20,7 +23,12 @@ extension HTTPConnection {
             return .success((.empty, [:]))
         case .contentLength(let length):
             guard length <= maxBodySize else { return .failure(.respond(tooLarge)) }
-            let sink = BodySink(expectedSize: length, configuration: configuration)
+            var limit = configuration.inMemoryBodyLimit
+            if length > limit, length <= inMemorySize, server.bodyBudget.reserve(length) {
+                reserved = length
+                limit = length
+            }
+            let sink = BodySink(expectedSize: length, inMemoryLimit: limit, configuration: configuration)
             return collect(into: sink) {
                 if head.expectsContinue && bufferedCount == 0 { try sendContinue() }
                 var pace = BodyPace(configuration, alreadyReceived: min(bufferedCount, length))
@@ -32,7 +40,8 @@ extension HTTPConnection {
                 return (try sink.finish(), [:])
             }
         case .chunked:
-            let sink = BodySink(expectedSize: nil, configuration: configuration)
+            let sink = BodySink(expectedSize: nil, inMemoryLimit: configuration.inMemoryBodyLimit,
+                                configuration: configuration)
             var decoder = ChunkedDecoder(maxLineLength: configuration.maxChunkLineLength,
                                          maxTrailerBytes: configuration.maxHeaderBytes)
             return collect(into: sink) {
@@ -139,26 +148,28 @@ struct BodyPace {
 /// Collects body bytes in memory, moving to a temporary file once they outgrow the in-memory limit.
 final class BodySink {
     private let configuration: HTTPServerConfiguration
-    private var memory: [UInt8] = []
+    private let inMemoryLimit: Int
+    private var memory = Data()
     private var file: (fd: Int32, path: String)?
     private(set) var count = 0
 
-    init(expectedSize: Int?, configuration: HTTPServerConfiguration) {
+    init(expectedSize: Int?, inMemoryLimit: Int, configuration: HTTPServerConfiguration) {
         self.configuration = configuration
-        if let expectedSize, expectedSize <= configuration.inMemoryBodyLimit { memory.reserveCapacity(expectedSize) }
+        self.inMemoryLimit = inMemoryLimit
+        if let expectedSize, expectedSize <= inMemoryLimit { memory.reserveCapacity(expectedSize) }
     }
 
     func append(_ bytes: UnsafeRawBufferPointer) throws {
-        if file == nil && count + bytes.count > configuration.inMemoryBodyLimit {
+        if file == nil && count + bytes.count > inMemoryLimit {
             let opened = try POSIX.makeTemporaryFile(in: configuration.temporaryDirectory)
             file = opened
             try memory.withUnsafeBytes { try POSIX.writeAll(opened.fd, $0) }
-            memory = []
+            memory = Data()
         }
         if let file {
             try POSIX.writeAll(file.fd, bytes)
         } else {
-            memory.append(contentsOf: bytes)
+            if let base = bytes.baseAddress { memory.append(base.assumingMemoryBound(to: UInt8.self), count: bytes.count) }
         }
         count += bytes.count
     }
@@ -169,7 +180,7 @@ final class BodySink {
             self.file = nil
             return RequestBody(storage: .file(URL(fileURLWithPath: file.path), size: count))
         }
-        return count == 0 ? .empty : RequestBody(storage: .memory(Data(memory)))
+        return count == 0 ? .empty : RequestBody(storage: .memory(memory))
     }
 
     /// Drops what was collected, removing any temporary file.
@@ -179,6 +190,38 @@ final class BodySink {
             try? FileManager.default.removeItem(atPath: file.path)
             self.file = nil
         }
-        memory = []
+        memory = Data()
+    }
+}
+
+/// A count of bytes that callers take from and give back to a fixed capacity, from any thread.
+final class MemoryBudget: @unchecked Sendable {
+    private let lock = NSLock()
+    private let capacity: Int
+    private var used = 0
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Takes `bytes` if they fit what is left; false (taking nothing) otherwise.
+    func reserve(_ bytes: Int) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard bytes <= capacity - used else { return false }
+        used += bytes
+        return true
+    }
+
+    func release(_ bytes: Int) {
+        guard bytes > 0 else { return }
+        lock.lock()
+        used -= bytes
+        lock.unlock()
+    }
+
+    /// Bytes taken now.
+    var inUse: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return used
     }
 }

@@ -12,7 +12,7 @@ final class HTTPConnection {
     let client: String
     /// Taken from the reserve while the general pool was full: one request, and only to a reserved path.
     let isReserved: Bool
-    private let server: HTTPServer  // strong: a thread outliving a forced shutdown must not dangle
+    let server: HTTPServer  // strong: a thread outliving a forced shutdown must not dangle
     let configuration: HTTPServerConfiguration
     let logger: Logger
 
@@ -144,7 +144,11 @@ final class HTTPConnection {
         }
 
         let body: RequestBody, trailers: HTTPHeaders
-        switch readBody(head, maxBodySize: route.maxBodySize ?? configuration.defaultMaxBodySize) {
+        var reserved = 0
+        // The budget is returned once the handler has answered and the body is dropped, whatever happened.
+        defer { server.bodyBudget.release(reserved) }
+        switch readBody(head, maxBodySize: route.maxBodySize ?? configuration.defaultMaxBodySize,
+                        inMemorySize: route.inMemoryBodySize ?? configuration.inMemoryBodyLimit, reserved: &reserved) {
         case .success(let read):
             (body, trailers) = read
         case .failure(.respond(let error)):

@@ -45,6 +45,8 @@ public final class HTTPServer: @unchecked Sendable {
     /// Refusals not yet logged, and when the last log line was written (accept thread only).
     private var refusedSinceLog = 0
     private var lastRefusalLog = -Double.infinity
+    /// What the large in-memory bodies of all connections hold now, against `inMemoryBodyBudget`.
+    let bodyBudget: MemoryBudget
     /// A random prefix making request ids unique across restarts.
     let instancePrefix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
 
@@ -55,6 +57,7 @@ public final class HTTPServer: @unchecked Sendable {
         self.router = router
         self.logger = logger
         refusedSockets = LingeringCloser(timeout: configuration.lingerTimeout)
+        bodyBudget = MemoryBudget(capacity: configuration.inMemoryBodyBudget)
     }
 
     /// Number of refused connections being drained before they close.

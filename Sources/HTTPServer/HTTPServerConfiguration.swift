@@ -32,6 +32,10 @@ public struct HTTPServerConfiguration: Sendable {
     public var defaultMaxBodySize: Int = 1 << 20
     /// Bodies up to this size stay in memory; larger ones are streamed to a file in `temporaryDirectory`.
     public var inMemoryBodyLimit: Int = 1 << 20
+    /// Bytes of larger bodies that routes declaring an `inMemoryBodySize` may hold in memory at once, across all
+    /// connections. A body with a Content-Length that fits what is left stays in memory (no disk round trip for
+    /// a 19 MB tensor batch); others spool to disk as usual, so many large requests at once cannot exhaust memory.
+    public var inMemoryBodyBudget: Int = 256 << 20
     /// Where large request bodies are spooled; each file is removed after its request unless the handler moves it.
     public var temporaryDirectory: URL = FileManager.default.temporaryDirectory
 

@@ -18,6 +18,9 @@ public final class Router: @unchecked Sendable {
         public let pattern: String
         /// Largest body accepted on this route; nil means the server's `defaultMaxBodySize`.
         public let maxBodySize: Int?
+        /// Largest body this route keeps in memory instead of spooling it to disk, while the server's
+        /// `inMemoryBodyBudget` has room; nil means the server's `inMemoryBodyLimit`.
+        public let inMemoryBodySize: Int?
         public let handler: Handler
         let segments: [Segment]
     }
@@ -45,8 +48,11 @@ public final class Router: @unchecked Sendable {
     public init() {}
 
     /// Adds a route. `maxBodySize` caps the request body (413 beyond it; larger than the in-memory limit spools
-    /// to disk). A pattern must start with `/`; a duplicate method + pattern is a programmer error.
-    public func add(_ method: HTTPMethod, _ pattern: String, maxBodySize: Int? = nil, handler: @escaping Handler) {
+    /// to disk). `inMemoryBodySize` lets a route whose handler reads its whole body anyway (a tensor batch) keep
+    /// bodies up to that size in memory, within the server's budget. A pattern must start with `/`; a duplicate
+    /// method + pattern is a programmer error.
+    public func add(_ method: HTTPMethod, _ pattern: String, maxBodySize: Int? = nil, inMemoryBodySize: Int? = nil,
+                    handler: @escaping Handler) {
         precondition(pattern.hasPrefix("/"), "route pattern '\(pattern)' must start with '/'")
         let segments: [Segment] = pattern.split(separator: "/").enumerated().map { index, part in
             if part.hasPrefix(":") { return .parameter(String(part.dropFirst())) }
@@ -58,15 +64,17 @@ public final class Router: @unchecked Sendable {
         }
         precondition(!routes.contains { $0.method == method && $0.segments == segments },
                      "route \(method.rawValue) \(pattern) is registered twice")
-        routes.append(Route(method: method, pattern: pattern, maxBodySize: maxBodySize, handler: handler, segments: segments))
+        routes.append(Route(method: method, pattern: pattern, maxBodySize: maxBodySize, inMemoryBodySize: inMemoryBodySize,
+                            handler: handler, segments: segments))
         // Literal-first order makes `/jobs/new` win over `/jobs/:id`.
         routes.sort { Self.specificity($0.segments) > Self.specificity($1.segments) }
     }
 
     public func get(_ pattern: String, handler: @escaping Handler) { add(.get, pattern, handler: handler) }
     public func delete(_ pattern: String, handler: @escaping Handler) { add(.delete, pattern, handler: handler) }
-    public func post(_ pattern: String, maxBodySize: Int? = nil, handler: @escaping Handler) {
-        add(.post, pattern, maxBodySize: maxBodySize, handler: handler)
+    public func post(_ pattern: String, maxBodySize: Int? = nil, inMemoryBodySize: Int? = nil,
+                     handler: @escaping Handler) {
+        add(.post, pattern, maxBodySize: maxBodySize, inMemoryBodySize: inMemoryBodySize, handler: handler)
     }
     public func put(_ pattern: String, maxBodySize: Int? = nil, handler: @escaping Handler) {
         add(.put, pattern, maxBodySize: maxBodySize, handler: handler)

@@ -35,7 +35,10 @@ extension ServiceRoutes {
         for prefix in ["/v2/models/:name", "/v2/models/:name/versions/:version"] {
             router.get(prefix) { request in Self.v2Answer { try v2ModelMetadata(request) } }
             router.get(prefix + "/ready") { request in Self.v2Answer { try v2ModelReady(request) } }
-            router.post(prefix + "/infer", maxBodySize: maxBody) { request in Self.v2Answer { try v2Infer(request) } }
+            // a tensor batch is read whole by the handler: keep it off the disk
+            router.post(prefix + "/infer", maxBodySize: maxBody, inMemoryBodySize: maxBody) { request in
+                Self.v2Answer { try v2Infer(request) }
+            }
         }
     }
 
