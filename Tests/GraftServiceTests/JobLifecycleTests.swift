@@ -209,11 +209,11 @@ import Testing
                                           weightsHash: "h", parentModelID: "base-tiny"))
         let job = try store.submitJob(JobSubmission(specJSON: "{}", baseModelID: "tuned", datasetID: "ds-1")).job
         expectConflict("dataset_in_use") { try store.deleteDataset(id: "ds-1") }
-        expectConflict("model_in_use") { try store.deleteFineTunedModel(id: "tuned") }
-        expectConflict("model_is_base") { try store.deleteFineTunedModel(id: "base-tiny") }
+        expectConflict("model_in_use") { try store.deleteModel(id: "tuned", deletableBases: URL(fileURLWithPath: "/data/models/imported")) }
+        expectConflict("model_is_base") { try store.deleteModel(id: "base-tiny", deletableBases: URL(fileURLWithPath: "/data/models/imported")) }
         _ = try store.requestCancellation(jobID: job.id)
         #expect(try store.deleteDataset(id: "ds-1").path == "/data/shapes")
-        #expect(try store.deleteFineTunedModel(id: "tuned").path == "/m/t")
+        #expect(try store.deleteModel(id: "tuned", deletableBases: URL(fileURLWithPath: "/data/models/imported")).path == "/m/t")
         // The finished job keeps its history with the references cleared.
         let after = try store.job(id: job.id)
         #expect(after.datasetID == nil && after.baseModelID == nil && after.status == .cancelled)

@@ -78,6 +78,13 @@ import Testing
         let again = harness.call(.post, "/models?name=tiny-onnx", headers: ["Content-Type": "application/octet-stream"],
                                  bytes: try Self.onnx())
         #expect(again.status == 409)
+        // An imported model can be deleted (its folder too), and its name taken again.
+        #expect(harness.call(.delete, "/models/tiny-onnx").status == 204)
+        #expect(!FileManager.default.fileExists(atPath: record.path))
+        #expect(harness.call(.get, "/models/tiny-onnx").status == 404)
+        let reimported = harness.call(.post, "/models?name=tiny-onnx", headers: ["Content-Type": "application/octet-stream"],
+                                      bytes: try Self.onnx())
+        #expect(reimported.status == 201, "\(reimported.json)")
     }
 
     @Test func rawUploadTakesOptionsFromTheQuery() throws {

@@ -136,7 +136,7 @@ enum OpenAPIDocument {
             "get": operation("One model", parameters: [path("id")],
                              responses: ["200": json("The model with its input spec, head and layer summary",
                                                        reference("ModelDetail")), "404": error]),
-            "delete": operation("Delete a fine-tuned model", parameters: [path("id")], responses: [
+            "delete": operation("Delete a fine-tuned or imported model (shipped base models cannot be deleted: 409)", parameters: [path("id")], responses: [
                 "204": .object(["description": .string("Deleted")]), "401": error, "404": error, "409": error,
             ]),
         ]),

@@ -18,7 +18,8 @@ extension ServiceRoutes {
         }
         router.get("/models/:id/export") { request in try exportModel(request) }
         router.delete("/models/:id") { request in
-            let model = try service.store.deleteFineTunedModel(id: try request.pathParameter("id"))
+            let model = try service.store.deleteModel(id: try request.pathParameter("id"),
+                                                      deletableBases: service.importedModelsDirectory)
             removeIfInside(URL(fileURLWithPath: model.path), root: service.configuration.modelsDirectory)
             return Response(status: .noContent)
         }

@@ -99,20 +99,23 @@ extension Store {
         }
     }
 
-    /// Deletes a fine-tuned model's row and returns it (the caller removes its folder).
+    /// Deletes a model's row and returns it (the caller removes its folder): any fine-tuned model, and the base
+    /// models whose folder lies inside `deletableBases` (those a user imported; the ones shipped under Models/
+    /// come back at every start-up, so deleting them would only pretend).
     ///
-    /// - Throws: `.conflict("model_is_base")` for base models, `.conflict("model_in_use")` while an unfinished
-    ///   job starts from it.
+    /// - Throws: `.conflict("model_is_base")` for a shipped base model, `.conflict("model_in_use")` while an
+    ///   unfinished job starts from it.
     @discardableResult
-    public func deleteFineTunedModel(id: String) throws -> ModelRecord {
+    public func deleteModel(id: String, deletableBases: URL) throws -> ModelRecord {
         try write { db in
             guard let model = try ModelRecord.fetchOne(db, sql: "SELECT * FROM models WHERE id = ?",
                                                        arguments: [id]) else {
                 throw ServiceError.notFound(kind: "model", id: id)
             }
-            guard model.kind == .fineTuned else {
+            let root = deletableBases.standardizedFileURL.path
+            guard model.kind == .fineTuned || URL(fileURLWithPath: model.path).standardizedFileURL.path.hasPrefix(root + "/") else {
                 throw ServiceError.conflict(code: "model_is_base", message:
-                    "Model \(id) is a base model shipped under Models/; only fine-tuned models can be deleted.")
+                    "Model \(id) is a base model shipped under Models/; only fine-tuned and imported models can be deleted.")
             }
             if let jobID = try activeJob(db, column: "base_model_id", id: id) {
                 throw ServiceError.conflict(code: "model_in_use", message:
