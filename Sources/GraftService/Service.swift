@@ -50,6 +50,8 @@ public final class Service: @unchecked Sendable {
     /// What registering the base models under `Models/` found at start-up.
     public let baseModels: BaseModelCatalog.Report
     let logger: Logger
+    /// Held while `POST /models` imports: one model's converted weights in memory at a time.
+    let modelImports = NSLock()
 
     /// Creates the data folders, finds `Migrations/` and `Models/`, opens and migrates the database, and
     /// registers the base models.

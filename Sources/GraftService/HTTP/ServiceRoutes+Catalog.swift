@@ -90,18 +90,22 @@ extension ServiceRoutes {
         let contentType = (request.headers["Content-Type"] ?? "").split(separator: ";").first
             .map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         var fields = request.queryParameters
-        var onnx: Data?
+        var onnx: Service.ONNXUpload?
         var labelsText: String?
         switch contentType {
         case "application/octet-stream", "application/onnx", "application/x-onnx":
-            onnx = try request.body.data()
+            if let file = request.body.fileURL {
+                onnx = .file(file)
+            } else if request.body.count > 0 {
+                onnx = .bytes(try request.body.data())
+            }
         case "multipart/form-data":
             guard let boundary = MultipartForm.boundary(fromContentType: request.headers["Content-Type"] ?? "") else {
                 throw ServiceError.invalid(field: "body", message: "The multipart Content-Type has no boundary.")
             }
             for part in try MultipartForm(body: try request.body.data(), boundary: boundary).parts {
                 switch part.name {
-                case "model": onnx = part.body
+                case "model": onnx = part.body.isEmpty ? nil : .bytes(part.body)
                 case "labels": labelsText = String(decoding: part.body, as: UTF8.self)
                 case "name", "size", "mean", "std", "resize", "crop_fraction":
                     fields[part.name] = String(decoding: part.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -115,7 +119,7 @@ extension ServiceRoutes {
                 "Upload the .onnx file as application/octet-stream (options in the query) or as the 'model' field of a "
                 + "multipart/form-data form (got '\(contentType)').")
         }
-        guard let onnx, !onnx.isEmpty else {
+        guard let onnx else {
             throw ServiceError.invalid(field: "model", message: "The upload has no ONNX file; send it as the body or the 'model' field.")
         }
         guard let name = fields["name"], !name.isEmpty else {
@@ -160,7 +164,7 @@ extension ServiceRoutes {
             }
             options.cropFraction = value
         }
-        let record = try service.importONNXModel(data: onnx, id: name, options: options)
+        let record = try service.importONNXModel(onnx, id: name, options: options)
         var response = try Response.json(ModelDetailBody(record), status: .created)
         response.headers.add(name: "Location", value: "/models/\(record.id)")
         return response

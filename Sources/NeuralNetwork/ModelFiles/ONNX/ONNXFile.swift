@@ -24,16 +24,22 @@ struct ONNXFile {
     /// Every initializer, converted, in file order (the decoded `model` holds none: they are read one at a time).
     let initializers: [(name: String, value: Constant)]
 
+    /// The file at `url`, read in place (initializers by positioned reads), its external data from its own folder.
     init(contentsOf url: URL) throws {
-        let path = url.path
+        try self.init(contentsOf: url, named: url, externalDataFolder: url.deletingLastPathComponent())
+    }
+
+    /// The file at `url` under another name for errors (an upload spooled to a temporary file), with external data
+    /// only from `externalDataFolder`, or none when it is nil.
+    init(contentsOf url: URL, named name: URL, externalDataFolder: URL?) throws {
         let source: ONNXFileSource
         do { source = try ONNXFileSource(url: url) } catch {
-            throw ONNXError(file: path, reason: .notONNX(detail: "it cannot be read (\(error.localizedDescription))"))
+            throw ONNXError(file: name.path, reason: .notONNX(detail: "it cannot be read (\(error.localizedDescription))"))
         }
         guard source.count <= Self.maximumBytes else {
-            throw ONNXError(file: path, reason: .tooLarge(bytes: source.count, limit: Self.maximumBytes))
+            throw ONNXError(file: name.path, reason: .tooLarge(bytes: source.count, limit: Self.maximumBytes))
         }
-        try self.init(source: source, url: url, externalDataFolder: url.deletingLastPathComponent())
+        try self.init(source: source, url: name, externalDataFolder: externalDataFolder)
     }
 
     init(data: Data, url: URL, externalDataFolder: URL?) throws {

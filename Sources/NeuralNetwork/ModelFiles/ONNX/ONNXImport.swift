@@ -62,6 +62,14 @@ public enum ONNXImport {
         try importModel(file: ONNXFile(data: data, url: URL(fileURLWithPath: name), externalDataFolder: nil), options: options)
     }
 
+    /// The same for an upload spooled to `url`: read in place rather than into memory, `name` standing for it in
+    /// errors, and external data refused as for bytes in memory.
+    public static func importModel(uploadedFile url: URL, name: String, options: Options = Options()) throws
+        -> (ModelFolder, Summary) {
+        try importModel(file: ONNXFile(contentsOf: url, named: URL(fileURLWithPath: name), externalDataFolder: nil),
+                        options: options)
+    }
+
     static func importModel(file: ONNXFile, options: Options) throws -> (ModelFolder, Summary) {
         let path = file.url.path
         let graph = file.model.graph
