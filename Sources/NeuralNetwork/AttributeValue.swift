@@ -40,8 +40,34 @@ public enum AttributeValue: Codable, Equatable, Sendable, CustomStringConvertibl
 
 /// Typed reading of a node's attributes with errors naming the node.
 struct Attributes {
-    let values: [String: AttributeValue]
+    let values: Lookup
     let node: String
+
+    init(values: [String: AttributeValue], node: String) {
+        self.values = Lookup(values)
+        self.node = node
+    }
+
+    /// The attributes present that nothing has read, by name: ones the op does not take (a misspelling, or an
+    /// attribute of another op), which must be refused rather than silently left at their defaults.
+    var unread: [String] { values.unread }
+    /// The names read so far: what the op takes, for the error that lists them.
+    var read: [String] { values.asked.sorted() }
+
+    /// The attribute map, noting each name asked for.
+    final class Lookup {
+        private let all: [String: AttributeValue]
+        private(set) var asked = Set<String>()
+
+        init(_ all: [String: AttributeValue]) { self.all = all }
+
+        subscript(key: String) -> AttributeValue? {
+            asked.insert(key)
+            return all[key]
+        }
+
+        var unread: [String] { all.keys.filter { !asked.contains($0) }.sorted() }
+    }
 
     func int(_ key: String, default value: Int? = nil) throws -> Int {
         switch values[key] {

@@ -87,6 +87,28 @@ import Testing
         #expect(missing?.message == "node 'c': attribute 'in_channels' must be an integer, found nothing")
     }
 
+    /// An attribute the op does not take (a misspelling, or another op's) is refused, not left at its default.
+    @Test func unknownAttributesAreRefusedNamingWhatTheOpTakes() {
+        let misspelt = #expect(throws: ModelError.self) {
+            try Self.build([Self.conv("c", ["in_channels": .int(3), "out_channels": .int(8), "kernal_size": .int(3),
+                                            "kernel_size": .int(3)])], input: [1, 3, 8, 8])
+        }
+        #expect(misspelt?.message.hasPrefix("node 'c' (Conv2d): unknown attribute 'kernal_size'; it takes ") == true,
+                "\(misspelt?.message ?? "")")
+        #expect(misspelt?.message.contains("kernel_size") == true && misspelt?.message.contains("stride") == true)
+        #expect(throws: ModelError("node 'r' (ReLU): unknown attribute 'inplace'; it takes no attributes")) {
+            try Self.build([NodeSpec(name: "r", op: "ReLU", attributes: ["inplace": .bool(true)], inputs: ["input"])],
+                           input: [1, 1, 2, 2])
+        }
+        // count_include_pad belongs to average pooling: on a max pool it would be silently meaningless
+        let pool = #expect(throws: ModelError.self) {
+            try Self.build([NodeSpec(name: "p", op: "MaxPool2d", attributes: ["kernel_size": .int(2),
+                                                                              "count_include_pad": .bool(false)],
+                                     inputs: ["input"])], input: [1, 1, 4, 4])
+        }
+        #expect(pool?.message.hasPrefix("node 'p' (MaxPool2d): unknown attribute 'count_include_pad'") == true)
+    }
+
     /// Bad attributes of the element-wise ops name the node, the attribute and what was found.
     @Test(arguments: [
         ("Clip", ["min": AttributeValue.float(3), "max": .float(1)],

@@ -23,8 +23,19 @@ public enum LayerFactory {
         "GlobalMaxPool", "LRN", "Pad", "ChannelShuffle", "Slice",
     ]
 
+    /// The layer `spec` describes. An attribute the op does not read is refused, naming it and what the op takes:
+    /// a misspelt `kernal_size` must not quietly build a layer with the default.
     public static func make(_ spec: NodeSpec, generator: inout SeededGenerator) throws -> Layer {
         let a = Attributes(values: spec.attributes, node: spec.name)
+        let layer = try make(spec, a, generator: &generator)
+        if let unknown = a.unread.first {
+            let takes = a.read.isEmpty ? "it takes no attributes" : "it takes " + a.read.joined(separator: ", ")
+            throw ModelError("node '\(spec.name)' (\(spec.op)): unknown attribute '\(unknown)'; \(takes)")
+        }
+        return layer
+    }
+
+    private static func make(_ spec: NodeSpec, _ a: Attributes, generator: inout SeededGenerator) throws -> Layer {
         switch spec.op {
         case "Conv2d":
             let padding = try a.padding("padding")
@@ -87,6 +98,11 @@ public enum LayerFactory {
         case "LPPool2d":
             guard try a.int("norm_type", default: 2) == 2 else {
                 throw ModelError("LPPool2d '\(spec.name)': only norm_type 2 is supported")
+            }
+            let padding = try a.padding("padding")
+            guard padding.begin == [0, 0] && padding.end == [0, 0], !(try a.bool("ceil_mode", default: false)) else {
+                throw ModelError("LPPool2d '\(spec.name)': padding and ceil_mode are not supported (PyTorch's LPPool2d "
+                    + "has no padding; use padding 0 and ceil_mode false)")
             }
             let kernel = try a.pair("kernel_size")
             return LPPool2d(kernelSize: kernel, stride: try a.pair("stride", default: kernel))
