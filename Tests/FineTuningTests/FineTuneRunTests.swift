@@ -65,6 +65,8 @@ enum Fixture {
         spec.learningRate = 1e-2
         spec.validationFraction = 0.25
         spec.seed = seed
+        // The mechanics tested here are those of one trainer; `FreezeSearchTests` covers the default, `auto`.
+        spec.freeze = .backbone
         return spec
     }
 

@@ -65,11 +65,17 @@ public struct FineTuningJobRunner: JobRunner {
             throw stopped ?? JobStopped(reason: .cancellationRequested)
         }
         if let reportingError { throw reportingError }
+        if let search = result.freezeSearch {
+            // The linear probe's epochs went to `probe_` series; when it is the model, they are the model's too.
+            if search.chosen == .backbone { try Self.recordHistory(result.history, to: reporter) }
+            try reporter.recordEvent(kind: "freeze_search", message: "Trained with freeze \(search.chosen): \(search.reason).",
+                                     data: try Self.object(search))
+        }
 
         let metrics = try String(decoding: Self.encoder.encode(FinalMetrics(result: result)), as: UTF8.self)
         let provenance = try String(decoding: Self.encoder.encode(Provenance(
             baseModel: job.baseModelID, dataset: job.datasetID, datasetHash: result.datasetHash, job: job.jobID,
-            spec: spec)), as: UTF8.self)
+            spec: spec, freeze: result.freeze, freezeSearch: result.freezeSearch)), as: UTF8.self)
         return JobResult(model: ProducedModel(
             name: "\(job.baseModelID ?? "model")-\(job.jobID)", weightsHash: result.weightsSHA256,
             labels: result.labels, provenanceJSON: provenance, metricsJSON: metrics))
@@ -103,31 +109,40 @@ public struct FineTuningJobRunner: JobRunner {
         // Epochs are numbered from 1 (the one running, or the last one finished), as in the metrics and events.
         try reporter.reportProgress(JobProgress(epoch: progress.epoch, totalEpochs: progress.epochs,
                                                 step: progress.globalStep, totalSteps: progress.totalSteps))
+        // The series hold the run that makes the model; the linear probe's under `probe_` names; the search's
+        // candidates are in its `freeze_search` events (one per round, and the choice).
+        if progress.phase == .search && progress.kind != .search { return }
+        let prefix = progress.phase == .probe ? "probe_" : ""
         switch progress.kind {
+        case .search:
+            guard let search = progress.search else { break }
+            let message = search.chosen == .auto ? "Freeze search: \(search.reason) scored."
+                : "Freeze search chose \(search.chosen): \(search.reason)."
+            try reporter.recordEvent(kind: "freeze_search", message: message, data: try object(search))
         case .step:
             // Every k-th step (and each epoch's last) keeps a long job's rows under limits.maxMetricRows.
             let stride = limits.metricStride(totalSteps: progress.totalSteps, epochs: progress.epochs)
             guard progress.globalStep % stride == 0 || progress.step == progress.stepsPerEpoch else { break }
             try reporter.recordMetrics([
-                MetricValue(scope: .step, epoch: progress.epoch, step: progress.globalStep, name: "loss",
+                MetricValue(scope: .step, epoch: progress.epoch, step: progress.globalStep, name: prefix + "loss",
                             value: progress.loss),
-                MetricValue(scope: .step, epoch: progress.epoch, step: progress.globalStep, name: "accuracy",
+                MetricValue(scope: .step, epoch: progress.epoch, step: progress.globalStep, name: prefix + "accuracy",
                             value: progress.accuracy),
-                MetricValue(scope: .step, epoch: progress.epoch, step: progress.globalStep, name: "images_per_second",
+                MetricValue(scope: .step, epoch: progress.epoch, step: progress.globalStep, name: prefix + "images_per_second",
                             value: progress.imagesPerSecond),
             ])
         case .epoch:
             var values = [
-                MetricValue(scope: .epoch, epoch: progress.epoch, step: progress.globalStep, name: "loss",
+                MetricValue(scope: .epoch, epoch: progress.epoch, step: progress.globalStep, name: prefix + "loss",
                             value: progress.loss),
-                MetricValue(scope: .epoch, epoch: progress.epoch, step: progress.globalStep, name: "accuracy",
+                MetricValue(scope: .epoch, epoch: progress.epoch, step: progress.globalStep, name: prefix + "accuracy",
                             value: progress.accuracy),
             ]
             if let validation = progress.validation {
                 values.append(MetricValue(scope: .epoch, epoch: progress.epoch, step: progress.globalStep,
-                                          name: "val_loss", value: validation.loss))
+                                          name: prefix + "val_loss", value: validation.loss))
                 values.append(MetricValue(scope: .epoch, epoch: progress.epoch, step: progress.globalStep,
-                                          name: "val_accuracy", value: validation.accuracy))
+                                          name: prefix + "val_accuracy", value: validation.accuracy))
             }
             try reporter.recordMetrics(values)
             var data: [String: Any] = ["epoch": progress.epoch, "loss": progress.loss, "accuracy": progress.accuracy]
@@ -135,9 +150,32 @@ public struct FineTuningJobRunner: JobRunner {
                 data["val_loss"] = validation.loss
                 data["val_accuracy"] = validation.accuracy
             }
-            try reporter.recordEvent(kind: "epoch", message: "Epoch \(progress.epoch) of \(progress.epochs) finished.",
-                                     data: data)
+            let what = progress.phase == .probe ? "Linear probe epoch" : "Epoch"
+            try reporter.recordEvent(kind: progress.phase == .probe ? "probe_epoch" : "epoch",
+                                     message: "\(what) \(progress.epoch) of \(progress.epochs) finished.", data: data)
         }
+    }
+
+    /// The model's epochs as the unprefixed epoch series (step 0: the probe's steps are under `probe_` names).
+    private static func recordHistory(_ history: [EpochMetrics], to reporter: JobReporter) throws {
+        var values: [MetricValue] = []
+        for epoch in history {
+            values.append(MetricValue(scope: .epoch, epoch: epoch.epoch, step: 0, name: "loss", value: epoch.trainingLoss))
+            values.append(MetricValue(scope: .epoch, epoch: epoch.epoch, step: 0, name: "accuracy",
+                                      value: epoch.trainingAccuracy))
+            if let loss = epoch.validationLoss {
+                values.append(MetricValue(scope: .epoch, epoch: epoch.epoch, step: 0, name: "val_loss", value: loss))
+            }
+            if let accuracy = epoch.validationAccuracy {
+                values.append(MetricValue(scope: .epoch, epoch: epoch.epoch, step: 0, name: "val_accuracy", value: accuracy))
+            }
+        }
+        try reporter.recordMetrics(values)
+    }
+
+    /// A report as the `[String: Any]` an event's data is.
+    static func object<T: Encodable>(_ value: T) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: encoder.encode(value)) as? [String: Any] ?? [:]
     }
 
     private static let encoder: JSONEncoder = {
@@ -152,8 +190,12 @@ public struct FineTuningJobRunner: JobRunner {
         var stopReason: StopReason
         var history: [EpochMetrics]
         var usedFeatureCache: Bool
+        var freeze: FreezePolicy
+        var freezeSearch: FreezeSearchReport?
 
         init(result: FineTuneResult) {
+            freeze = result.freeze
+            freezeSearch = result.freezeSearch
             validation = result.validation
             bestEpoch = result.bestEpoch
             stopReason = result.stopReason
@@ -162,8 +204,9 @@ public struct FineTuningJobRunner: JobRunner {
         }
 
         enum CodingKeys: String, CodingKey {
-            case validation, history
+            case validation, history, freeze
             case bestEpoch = "best_epoch", stopReason = "stop_reason", usedFeatureCache = "used_feature_cache"
+            case freezeSearch = "freeze_search"
         }
     }
 
@@ -173,9 +216,13 @@ public struct FineTuningJobRunner: JobRunner {
         var datasetHash: String
         var job: String
         var spec: FineTuneSpec
+        /// The policy the weights were trained with (the spec's, or what `auto` chose): rerun with it to reproduce.
+        var freeze: FreezePolicy
+        var freezeSearch: FreezeSearchReport?
 
         enum CodingKeys: String, CodingKey {
-            case dataset, job, spec
+            case dataset, job, spec, freeze
+            case freezeSearch = "freeze_search"
             case baseModel = "base_model", datasetHash = "dataset_hash"
         }
     }
