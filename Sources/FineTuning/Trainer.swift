@@ -284,9 +284,10 @@ final class Trainer {
     }
 
     /// The best validation accuracy of any epoch against always answering the validation set's most common class;
-    /// throws ``FineTuneError/belowBaseline(accuracy:baseline:majorityClass:)`` when it never beat it.
+    /// throws ``FineTuneError/belowBaseline(accuracy:baseline:majorityClass:)`` when it never beat it. A run cut
+    /// short by `time_limit_seconds` keeps what it has (its `stop_reason` says why it is short).
     func checkBaseline() throws {
-        guard let validation = validationImages, validation.count > 0 else { return }
+        guard stopReason != .timeLimit, let validation = validationImages, validation.count > 0 else { return }
         var counts = [Int](repeating: 0, count: classCount)
         validation.labels.forEach { counts[$0] += 1 }
         let majority = counts.indices.max { counts[$0] < counts[$1] }!
