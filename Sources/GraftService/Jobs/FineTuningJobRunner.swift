@@ -45,7 +45,10 @@ public struct FineTuningJobRunner: JobRunner {
             result = try run.run(
                 progress: { progress in
                     guard reportingError == nil else { return }
-                    do { try Self.report(progress, to: reporter, limits: job.limits) } catch { reportingError = error }
+                    do {
+                        try Self.report(progress, to: reporter, limits: job.limits,
+                                        recordedEpochs: progress.epochs * JobLimits.recordedPhases(spec))
+                    } catch { reportingError = error }
                 },
                 isCancelled: {
                     if reportingError != nil { return true }
@@ -105,7 +108,9 @@ public struct FineTuningJobRunner: JobRunner {
         }
     }
 
-    private static func report(_ progress: FineTuneProgress, to reporter: JobReporter, limits: JobLimits) throws {
+    /// `recordedEpochs`: the epochs of every phase recorded as series (the probe's and the run's), for the stride.
+    private static func report(_ progress: FineTuneProgress, to reporter: JobReporter, limits: JobLimits,
+                               recordedEpochs: Int) throws {
         // Epochs are numbered from 1 (the one running, or the last one finished), as in the metrics and events.
         try reporter.reportProgress(JobProgress(epoch: progress.epoch, totalEpochs: progress.epochs,
                                                 step: progress.globalStep, totalSteps: progress.totalSteps))
@@ -121,7 +126,7 @@ public struct FineTuningJobRunner: JobRunner {
             try reporter.recordEvent(kind: "freeze_search", message: message, data: try object(search))
         case .step:
             // Every k-th step (and each epoch's last) keeps a long job's rows under limits.maxMetricRows.
-            let stride = limits.metricStride(totalSteps: progress.totalSteps, epochs: progress.epochs)
+            let stride = limits.metricStride(totalSteps: progress.totalSteps, epochs: recordedEpochs)
             guard progress.globalStep % stride == 0 || progress.step == progress.stepsPerEpoch else { break }
             try reporter.recordMetrics([
                 MetricValue(scope: .step, epoch: progress.epoch, step: progress.globalStep, name: prefix + "loss",
