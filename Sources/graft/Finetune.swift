@@ -14,6 +14,8 @@ struct Finetune: ParsableCommand {
     @Option(help: "Instead of --data: Fashion-MNIST classes, e.g. 5,6,7,8,9 (validated on a split of their training images, tested on their test images).")
     var fashionMnist: String?
     @Option(help: "With --fashion-mnist: the first N training images per class.") var perClassLimit: Int?
+    @Option(help: "A folder of class folders to test the saved model on; no choice of the run sees it.")
+    var test: String?
     @Option(help: "Output model folder.") var output = "finetuned"
     @Option(help: "Checkpoint folder (resumes from a checkpoint of the same run).") var checkpoints: String?
     @Option(help: "A JSON file with the spec (snake_case keys); the options below override it.") var spec: String?
@@ -86,6 +88,7 @@ struct Finetune: ParsableCommand {
                               outputDirectory: URL(fileURLWithPath: output),
                               checkpointDirectory: checkpoints.map { URL(fileURLWithPath: $0) })
         run.testSet = try fashionMnist.map { try FineTuneData.fashionMNISTTest(classes: try Self.classes($0)) }
+        if let test { run.testSet = try DatasetLoader().load(.folder(URL(fileURLWithPath: test))).training }
         var eventFile: FileHandle?
         if let events {
             guard FileManager.default.createFile(atPath: events, contents: nil),
