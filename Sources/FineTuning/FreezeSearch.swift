@@ -217,8 +217,10 @@ struct FreezeSearch {
                                          outcome: .skipped, note: nil)
         }
         var alive = Array(reports.indices)
-        /// The candidates scored in the last round that ran: the finalists beside the probe.
+        /// The candidates scored in the last round that ran: the finalists beside the probe; and their trainers, which
+        /// the chosen one's full run continues.
         var finalRound: [Int] = []
+        var finalTrainers: [Int: (trainer: Trainer, plan: TrainingPlan)] = [:]
         var spent = 0
         for round in 0..<(policies.isEmpty || images.validation == nil ? 0 : halving.rounds) {
             let epochs = halving.epochs[round]
@@ -232,10 +234,13 @@ struct FreezeSearch {
                 do {
                     let (trainer, _) = try train(plan, epochs: epochs, phase: .search, resumable: false,
                                                  deadline: searchDeadline)
-                    let validation = try trainer.restoreBest()
-                    reports[index].validationAccuracy = validation?.accuracy
-                    reports[index].validationLoss = validation?.loss
+                    // The best epoch's figures, read rather than restored: the weights stay the last epoch's, so
+                    // that the full run can go on from them.
+                    let best = trainer.state.history[trainer.state.bestEpoch - 1]
+                    reports[index].validationAccuracy = best.validationAccuracy
+                    reports[index].validationLoss = best.validationLoss
                     spent += trainer.state.epochsDone
+                    if round + 1 == halving.rounds { finalTrainers[index] = (trainer, plan) }
                 } catch let error as FineTuneError {
                     switch error {
                     case .diverged, .lossRising:
@@ -303,11 +308,9 @@ struct FreezeSearch {
             let index = reports.firstIndex { $0.policy == chosen }!
             reports[index].outcome = .chosen
             probeReport.outcome = .outscored
-            let plan = try makePlan(chosen)
-            try plan.restore(head)
             do {
-                let (trainer, resumed) = try train(plan, epochs: spec.epochs, phase: .training, resumable: true,
-                                                   deadline: deadline)
+                let (trainer, plan, resumed) = try fullRun(chosen, head: head, searched: finalTrainers[index])
+                finalTrainers = [:]
                 try trainer.checkBaseline()
                 outcome = Outcome(trainer: trainer, plan: plan, policy: chosen, report: nil, resumedFrom: resumed)
             } catch let error as FineTuneError {
@@ -333,6 +336,50 @@ struct FreezeSearch {
 
     // MARK: - Pieces
 
+    /// The full run of the chosen policy. Its first epochs are exactly those of the candidate's last round (the same
+    /// plan, head, seed, sample order and rates), so with a constant schedule, a candidate that ran all its epochs
+    /// and no checkpoint to resume, the run goes on from the candidate's trainer instead of training them again;
+    /// otherwise it starts afresh (a cosine schedule's rates depend on the run's length).
+    private mutating func fullRun(_ policy: FreezePolicy, head: [String: Tensor],
+                                  searched: (trainer: Trainer, plan: TrainingPlan)?) throws
+        -> (Trainer, TrainingPlan, Int)
+    {
+        let resumable = run.checkpointDirectory.map { CheckpointInspection(directory: $0).resumesAfterEpoch != nil }
+            ?? false
+        if let (trainer, plan) = searched, spec.schedule == .constant, trainer.stopReason == .completed,
+           trainer.state.epochsDone < spec.epochs, !resumable {
+            let before = trainer.globalStep, sharedBefore = trainer.sharedCoreSteps
+            plannedSteps -= before   // the steps it does not train again
+            trainer.run.spec.epochs = spec.epochs
+            trainer.run.checkpointDirectory = run.checkpointDirectory
+            trainer.deadline = deadline
+            try trainer.fit(from: trainer.state.epochsDone, progress: relay(.training, offset: stepOffset - before),
+                            isCancelled: isCancelled)
+            stepOffset += trainer.globalStep - before
+            sharedCoreSteps += trainer.sharedCoreSteps - sharedBefore
+            return (trainer, plan, 0)
+        }
+        let plan = try makePlan(policy)
+        try plan.restore(head)
+        let (trainer, resumed) = try train(plan, epochs: spec.epochs, phase: .training, resumable: true,
+                                           deadline: deadline)
+        return (trainer, plan, resumed)
+    }
+
+    /// The run's progress callback for one phase: steps counted over the whole run, the ETA from its pace so far.
+    private func relay(_ phase: FineTuneProgress.Phase, offset: Int) -> (FineTuneProgress) -> Void {
+        let planned = plannedSteps, runStart = started, relay = progress
+        return { event in
+            var event = event
+            event.phase = phase
+            event.globalStep += offset
+            event.totalSteps = max(planned, event.globalStep)
+            let elapsed = Date().timeIntervalSince(runStart)
+            event.etaSeconds = elapsed / Double(max(event.globalStep, 1)) * Double(event.totalSteps - event.globalStep)
+            relay(event)
+        }
+    }
+
     private func makePlan(_ policy: FreezePolicy) throws -> TrainingPlan {
         var phaseSpec = spec
         phaseSpec.freeze = policy
@@ -357,16 +404,7 @@ struct FreezeSearch {
         let trainer = try Trainer(run: phaseRun, plan: plan, imageSpec: baseModel.manifest.input, training: training,
                                   images: images, deadline: deadline)
         let resumed = try trainer.resume(from: phaseRun.checkpointDirectory)
-        let offset = stepOffset, planned = plannedSteps, runStart = started, relay = progress
-        try trainer.fit(from: resumed, progress: { event in
-            var event = event
-            event.phase = phase
-            event.globalStep += offset
-            event.totalSteps = max(planned, event.globalStep)
-            let elapsed = Date().timeIntervalSince(runStart)
-            event.etaSeconds = elapsed / Double(max(event.globalStep, 1)) * Double(event.totalSteps - event.globalStep)
-            relay(event)
-        }, isCancelled: isCancelled)
+        try trainer.fit(from: resumed, progress: relay(phase, offset: stepOffset), isCancelled: isCancelled)
         stepOffset += trainer.globalStep
         sharedCoreSteps += trainer.sharedCoreSteps
         return (trainer, resumed)

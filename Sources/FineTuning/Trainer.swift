@@ -25,7 +25,9 @@ struct PreparedImages {
 /// Trains a `TrainingPlan` on a run's data; `FineTuneRun.run` calls its phases in order (``fit(progress:isCancelled:)``
 /// runs phases 3 and 4 for every epoch).
 final class Trainer {
-    let run: FineTuneRun
+    /// The run this trainer serves; a freeze-search candidate chosen for the full run is extended to its spec
+    /// (``FreezeSearch``).
+    var run: FineTuneRun
     let plan: TrainingPlan
     let training: Dataset
     var spec: FineTuneSpec { run.spec }
@@ -59,7 +61,7 @@ final class Trainer {
     private(set) var sharedCoreSteps = 0
     /// When the steps stop (after the step that reaches it) and the epoch ends the run: the spec's time limit, or
     /// the share of it a search phase may spend.
-    private let deadline: Date?
+    var deadline: Date?
     private let runStart = Date()
     private var stepsThisRun = 0
     private var laneChanged = Date.distantPast

@@ -40,11 +40,14 @@ public struct FineTuningJobRunner: JobRunner {
         }
         var stopped: JobStopped?
         var reportingError: Error?
+        /// Epochs of the run that makes the model recorded as they ended (the others are recorded at the end).
+        var recordedEpochs = Set<Int>()
         let result: FineTuneResult
         do {
             result = try run.run(
                 progress: { progress in
                     guard reportingError == nil else { return }
+                    if progress.kind == .epoch && progress.phase == .training { recordedEpochs.insert(progress.epoch) }
                     do {
                         try Self.report(progress, to: reporter, limits: job.limits,
                                         recordedEpochs: progress.epochs * JobLimits.recordedPhases(spec))
@@ -69,8 +72,9 @@ public struct FineTuningJobRunner: JobRunner {
         }
         if let reportingError { throw reportingError }
         if let search = result.freezeSearch {
-            // The linear probe's epochs went to `probe_` series; when it is the model, they are the model's too.
-            if search.chosen == .backbone { try Self.recordHistory(result.history, to: reporter) }
+            // The model's epochs that ran before it was chosen — the linear probe's (under `probe_` names), or the
+            // chosen candidate's that the full run went on from — are its series too.
+            try Self.recordHistory(result.history.filter { !recordedEpochs.contains($0.epoch) }, to: reporter)
             try reporter.recordEvent(kind: "freeze_search", message: "Trained with freeze \(search.chosen): \(search.reason).",
                                      data: try Self.object(search))
         }
@@ -161,7 +165,7 @@ public struct FineTuningJobRunner: JobRunner {
         }
     }
 
-    /// The model's epochs as the unprefixed epoch series (step 0: the probe's steps are under `probe_` names).
+    /// Epochs of the model as the unprefixed epoch series, at step 0 (their steps ran under other phases).
     private static func recordHistory(_ history: [EpochMetrics], to reporter: JobReporter) throws {
         var values: [MetricValue] = []
         for epoch in history {
