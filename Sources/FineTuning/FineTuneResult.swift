@@ -28,6 +28,12 @@ public struct FineTuneResult: Codable, Sendable {
     public var sharedCoreSteps: Int = 0
     /// SHA-256 of the written `weights.safetensors` (empty until the model is written).
     public var weightsSHA256 = ""
+    /// The freeze policy the model was trained with: the spec's, or the one `"auto"` chose.
+    public var freeze: FreezePolicy = .backbone
+    /// Under `"freeze": "auto"`: every candidate, its validation score and cost, the choice and why.
+    public var freezeSearch: FreezeSearchReport?
+    /// The saved weights on the run's test set (``FineTuneRun/testSet``), which no choice of the run looked at.
+    public var test: EvaluationReport?
 
     enum CodingKeys: String, CodingKey {
         case labels, validation, history, seconds
@@ -36,5 +42,6 @@ public struct FineTuneResult: Codable, Sendable {
         case resumedFromEpoch = "resumed_from_epoch", trainableParameterCount = "trainable_parameter_count"
         case trainingImageCount = "training_image_count", validationImageCount = "validation_image_count"
         case datasetHash = "dataset_hash", sharedCoreSteps = "shared_core_steps", weightsSHA256 = "weights_sha256"
+        case freeze, freezeSearch = "freeze_search", test
     }
 }

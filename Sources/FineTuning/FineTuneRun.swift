@@ -23,10 +23,17 @@ extension FineTuneData {
     }
 
     /// Fashion-MNIST classes from Debian's IDX files: their training images (the first `perClassLimit` of each
-    /// class when given) to train on, all their test images to validate on.
+    /// class when given), validated on a split of them by `validation_fraction`. Their test images are
+    /// ``fashionMNISTTest(classes:)``, for ``FineTuneRun/testSet``: validating on them, as this once did, chose the
+    /// best epoch by the test set and made its accuracy optimistic.
     public static func fashionMNIST(classes: [Int], perClassLimit: Int? = nil) throws -> FineTuneData {
         .datasets(training: try IDXDataset.fashionMNIST(split: "train", classes: classes, perClassLimit: perClassLimit),
-                  validation: try IDXDataset.fashionMNIST(split: "t10k", classes: classes))
+                  validation: nil)
+    }
+
+    /// All test images of these Fashion-MNIST classes.
+    public static func fashionMNISTTest(classes: [Int]) throws -> Dataset {
+        try IDXDataset.fashionMNIST(split: "t10k", classes: classes)
     }
 }
 
@@ -61,6 +68,9 @@ public struct FineTuneRun {
     /// Training or validation sets whose normalised floats would take more bytes than this are decoded batch by
     /// batch instead of all at once (EfficientNet's 224×224×3 input: 512 MiB is about 900 images).
     public var materializedLimit = 512 << 20
+    /// Images the saved model is evaluated on at the end (``FineTuneResult/test``) and that nothing else sees: no
+    /// epoch, early stop or freeze choice depends on them. Its classes must be the training set's.
+    public var testSet: Dataset?
 
     public init(base: URL, dataset: FineTuneData, spec: FineTuneSpec, outputDirectory: URL,
                 checkpointDirectory: URL? = nil, context: ComputeContext = ComputeContext()) {
@@ -74,6 +84,12 @@ public struct FineTuneRun {
 
     /// Trains and writes the model. `progress` is called on the calling thread after every step and epoch;
     /// `isCancelled` before every step (returning true throws ``FineTuneCancelled``).
+    ///
+    /// When layers below the head train, the run first fits the new head alone on the frozen backbone's cached
+    /// features (a linear probe) and fine-tunes from there (LP-FT: Kumar et al., "Fine-Tuning can Distort
+    /// Pretrained Features and Underperform Out-of-Distribution", ICLR 2022): a random head's first gradients
+    /// would otherwise flow into the pretrained body. Under `"freeze": "auto"` the stage boundaries are scored in
+    /// between (``FreezeSearch``).
     public func run(progress: (FineTuneProgress) -> Void = { _ in }, isCancelled: () -> Bool = { false }) throws
         -> FineTuneResult
     {
@@ -81,24 +97,39 @@ public struct FineTuneRun {
         try spec.validate()
         let baseModel = try ModelFolder.load(from: base, context: context)
         let (training, validation) = try loadData()
-        let plan = try TrainingPlan(base: baseModel, classes: training.classNames.count, spec: spec, context: context)
-        let trainer = try Trainer(run: self, plan: plan, imageSpec: baseModel.manifest.input, training: training,
-                                  validation: validation, started: started)
-        let resumedFrom = try trainer.resume(from: checkpointDirectory)
-        for epoch in resumedFrom..<spec.epochs {
-            let steps = try trainer.trainEpoch(epoch, progress: progress, isCancelled: isCancelled)
-            if try trainer.endEpoch(epoch, training: steps, progress: progress) { break }
+        if let testSet, testSet.classNames != training.classNames {
+            throw FineTuneError.invalidDataset(message: "test classes \(testSet.classNames) differ from training classes \(training.classNames)")
         }
+        let images = try PreparedImages(run: self, imageSpec: baseModel.manifest.input, training: training,
+                                        validation: validation)
+        // The phases call back only while `execute` runs.
+        let (outcome, sharedCoreSteps) = try withoutActuallyEscaping(progress) { progress in
+            try withoutActuallyEscaping(isCancelled) { isCancelled in
+                var search = FreezeSearch(run: self, baseModel: baseModel, training: training, images: images,
+                                          started: started, progress: progress, isCancelled: isCancelled)
+                return (try search.execute(), search.sharedCoreSteps)
+            }
+        }
+        let trainer = outcome.trainer, plan = outcome.plan
         let final = try trainer.restoreBest()
         var result = FineTuneResult(
             modelDirectory: outputDirectory, labels: training.classNames, validation: final,
             history: trainer.state.history, bestEpoch: trainer.state.bestEpoch, stopReason: trainer.stopReason,
             usedFeatureCache: trainer.cacheable, cacheBoundary: trainer.cacheable ? plan.boundary : nil,
-            resumedFromEpoch: resumedFrom,
+            resumedFromEpoch: outcome.resumedFrom,
             trainableParameterCount: trainer.step.parameters.reduce(0) { $0 + $1.parameter.value.count },
             trainingImageCount: trainer.trainImages.count, validationImageCount: trainer.validationImages?.count ?? 0,
-            datasetHash: trainer.datasetHash, seconds: Date().timeIntervalSince(started),
-            sharedCoreSteps: trainer.sharedCoreSteps)
+            datasetHash: trainer.datasetHash, seconds: 0, sharedCoreSteps: sharedCoreSteps)
+        result.freeze = outcome.policy
+        result.freezeSearch = outcome.report
+        if let testSet {
+            let images = try TrainingInputs.images(testSet, spec: baseModel.manifest.input,
+                                                   materializedLimit: materializedLimit)
+            result.test = try Evaluation.evaluate(graph: plan.graph, images: images, classCount: training.classNames.count,
+                                                  batchSize: max(spec.batchSize, 256),
+                                                  topK: min(spec.topK, training.classNames.count))
+        }
+        result.seconds = Date().timeIntervalSince(started)
         try writeModel(plan: plan, baseModel: baseModel, training: training, result: &result)
         return result
     }
@@ -152,6 +183,11 @@ public struct FineTuneRun {
             "stop_reason": result.stopReason.rawValue,
         ]
         if let recipe = baseModel.manifest.provenance["recipe"] { provenance["base_recipe"] = recipe }
+        // The policy the weights were trained with: a rerun with it as a fixed `freeze` reproduces them.
+        provenance["freeze"] = result.freeze.description
+        if let search = result.freezeSearch {
+            provenance["freeze_search"] = String(decoding: try encoder.encode(search), as: UTF8.self)
+        }
         // Threads sum in another order on the shared lane: a bit-identical rerun needs the same steps there.
         provenance["threads"] = "\(context.threads)"
         if result.sharedCoreSteps > 0 {

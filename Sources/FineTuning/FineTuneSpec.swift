@@ -4,9 +4,14 @@ import Foundation
 import ImageData
 import NeuralNetwork
 
-/// What to freeze. JSON: `"backbone"`, `"none"`, `{"until": "layer2_relu2"}` or `{"trainable_layers": 2}`.
-public enum FreezePolicy: Codable, Sendable, Equatable {
-    /// Everything but the new head (default).
+/// What to freeze. JSON: `"auto"`, `"backbone"`, `"none"`, `{"until": "layer2_relu2"}` or
+/// `{"trainable_layers": 2}`.
+public enum FreezePolicy: Codable, Sendable, Equatable, CustomStringConvertible {
+    /// Chosen per run on the validation split (the default): a linear probe, then each stage boundary of the base
+    /// graph scored by a short fine-tune from the probed head, then the full run at the best depth
+    /// (``FreezeSearch``).
+    case auto
+    /// Everything but the new head.
     case backbone
     /// Full fine-tune.
     case none
@@ -20,11 +25,12 @@ public enum FreezePolicy: Codable, Sendable, Equatable {
     public init(from decoder: Decoder) throws {
         if let single = try? decoder.singleValueContainer(), let text = try? single.decode(String.self) {
             switch text {
+            case "auto": self = .auto
             case "backbone": self = .backbone
             case "none": self = .none
             default:
                 throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                    debugDescription: "freeze must be \"backbone\", \"none\", {\"until\": node} or {\"trainable_layers\": n}"))
+                    debugDescription: "freeze must be \"auto\", \"backbone\", \"none\", {\"until\": node} or {\"trainable_layers\": n}"))
             }
             return
         }
@@ -53,11 +59,23 @@ public enum FreezePolicy: Codable, Sendable, Equatable {
 
     public func encode(to encoder: Encoder) throws {
         switch self {
+        case .auto: var c = encoder.singleValueContainer(); try c.encode("auto")
         case .backbone: var c = encoder.singleValueContainer(); try c.encode("backbone")
         case .none: var c = encoder.singleValueContainer(); try c.encode("none")
         case .until(let node): var c = encoder.container(keyedBy: CodingKeys.self); try c.encode(node, forKey: .until)
         case .trainableLayers(let n):
             var c = encoder.container(keyedBy: CodingKeys.self); try c.encode(n, forKey: .trainableLayers)
+        }
+    }
+
+    /// The command-line spelling (`auto`, `backbone`, `none`, `until:<node>`, `layers:<N>`), as tables print it.
+    public var description: String {
+        switch self {
+        case .auto: return "auto"
+        case .backbone: return "backbone"
+        case .none: return "none"
+        case .until(let node): return "until:\(node)"
+        case .trainableLayers(let n): return "layers:\(n)"
         }
     }
 }
@@ -73,7 +91,19 @@ public struct FineTuneSpec: Codable, Sendable, Equatable {
         case balanced
     }
 
-    public var freeze: FreezePolicy = .backbone
+    public var freeze: FreezePolicy = .auto
+    /// Under `"auto"`: the epochs the search may spend in all, summed over its candidates and rounds (0: as many
+    /// as `epochs`). Counted in epochs, not seconds, so that the same seed makes the same choice on any machine;
+    /// `time_limit_seconds` bounds the wall time on top.
+    public var searchBudget: Int = 0
+    /// When layers below the head train: their learning rate as a fraction of `learning_rate` (the head's). A
+    /// pretrained body needs smaller steps than a new head; 1 trains both alike.
+    public var bodyLearningRateScale: Double = 0.1
+    /// When layers below the head train: epochs over which the rate rises linearly from a third to its value.
+    public var warmupEpochs: Int = 1
+    /// A run whose training loss rose this many epochs in a row, to well above its lowest, has diverged and
+    /// fails (0: never checked).
+    public var divergencePatience: Int = 3
     public var head: Head = .linear
     /// Hidden width and dropout of the `mlp` head.
     public var headHidden: Int = 128
@@ -112,6 +142,8 @@ public struct FineTuneSpec: Codable, Sendable, Equatable {
         case classWeighting = "class_weighting", validationFraction = "validation_fraction"
         case earlyStoppingPatience = "early_stopping_patience", timeLimitSeconds = "time_limit_seconds"
         case topK = "top_k", featureCache = "feature_cache", augmentedViews = "augmented_views"
+        case searchBudget = "search_budget", bodyLearningRateScale = "body_learning_rate_scale"
+        case warmupEpochs = "warmup_epochs", divergencePatience = "divergence_patience"
     }
 
     /// Missing keys take the defaults.
@@ -139,6 +171,11 @@ public struct FineTuneSpec: Codable, Sendable, Equatable {
         topK = try c.decodeIfPresent(Int.self, forKey: .topK) ?? d.topK
         featureCache = try c.decodeIfPresent(Bool.self, forKey: .featureCache) ?? d.featureCache
         augmentedViews = try c.decodeIfPresent(Int.self, forKey: .augmentedViews) ?? d.augmentedViews
+        searchBudget = try c.decodeIfPresent(Int.self, forKey: .searchBudget) ?? d.searchBudget
+        bodyLearningRateScale = try c.decodeIfPresent(Double.self, forKey: .bodyLearningRateScale)
+            ?? d.bodyLearningRateScale
+        warmupEpochs = try c.decodeIfPresent(Int.self, forKey: .warmupEpochs) ?? d.warmupEpochs
+        divergencePatience = try c.decodeIfPresent(Int.self, forKey: .divergencePatience) ?? d.divergencePatience
     }
 
     /// The largest values a spec may hold, whatever the machine: beyond them a run cannot be useful, and some
@@ -185,6 +222,18 @@ public struct FineTuneSpec: Codable, Sendable, Equatable {
         guard (0...64).contains(augmentedViews) else {
             throw fail("augmented_views", "must be between 0 and 64, got \(augmentedViews)")
         }
+        guard (0...Limits.epochs).contains(searchBudget) else {
+            throw fail("search_budget", "must be from 0 (as many epochs as `epochs`) to \(Limits.epochs), got \(searchBudget)")
+        }
+        guard bodyLearningRateScale > 0 && bodyLearningRateScale <= 1 else {
+            throw fail("body_learning_rate_scale", "must be in (0, 1] (typical: 0.1), got \(bodyLearningRateScale)")
+        }
+        guard (0...Limits.epochs).contains(warmupEpochs) else {
+            throw fail("warmup_epochs", "must be from 0 to \(Limits.epochs), got \(warmupEpochs)")
+        }
+        guard (0...Limits.epochs).contains(divergencePatience) else {
+            throw fail("divergence_patience", "must be from 0 (never checked) to \(Limits.epochs), got \(divergencePatience)")
+        }
         guard (1...Limits.topK).contains(topK) else { throw fail("top_k", "must be from 1 to \(Limits.topK), got \(topK)") }
         if head == .mlp {
             guard (1...Limits.headHidden).contains(headHidden) else {
@@ -225,6 +274,12 @@ public enum FineTuneError: Error, Equatable, CustomStringConvertible {
     /// The training loss became NaN or infinite at `step` (counted over the whole run, from 1). `afterUpdates`
     /// is false when no weight update had happened in this run yet (then the rate cannot be the cause).
     case diverged(epoch: Int, step: Int, loss: Double, learningRate: Double, afterUpdates: Bool)
+    /// The epoch training loss rose `epochs` epochs in a row up to `loss` at `epoch` (1-based), well above its
+    /// lowest, `lowest`.
+    case lossRising(epoch: Int, epochs: Int, loss: Double, lowest: Double)
+    /// No epoch's validation accuracy beat always answering the most common class: the best was `accuracy`,
+    /// the baseline `baseline` (class `majorityClass`).
+    case belowBaseline(accuracy: Double, baseline: Double, majorityClass: String)
 
     /// The spec field at fault (`dataset` for problems of the data), if any.
     public var field: String? {
@@ -232,6 +287,8 @@ public enum FineTuneError: Error, Equatable, CustomStringConvertible {
         case .invalidSpec(let field, _): return field
         case .invalidDataset: return "dataset"
         case .diverged(_, _, _, _, let afterUpdates): return afterUpdates ? "learning_rate" : nil
+        case .lossRising: return "learning_rate"
+        case .belowBaseline: return nil
         case .incompatibleModel, .checkpoint: return nil
         }
     }
@@ -249,6 +306,14 @@ public enum FineTuneError: Error, Equatable, CustomStringConvertible {
                     + "check the base model (GET /models/:id) and the dataset"
             return "the training loss became \(loss) at step \(step) (epoch \(epoch)): \(cause). The run was stopped "
                 + "and will not be retried."
+        case let .lossRising(epoch, epochs, loss, lowest):
+            return String(format: "the training loss rose %d epochs in a row, to %.4g at epoch %d from its lowest %.4g: "
+                + "the run diverged. Submit again with a learning_rate 10× lower, or freeze more layers "
+                + "(\"freeze\": \"auto\" chooses for you).", epochs, loss, epoch, lowest)
+        case let .belowBaseline(accuracy, baseline, majorityClass):
+            return String(format: "the best validation accuracy, %.4f, never beat answering '", accuracy) + majorityClass
+                + String(format: "' for every image (%.4f): the model learnt nothing usable. Lower the learning_rate, "
+                + "freeze more layers, or check that the labels match the images.", baseline)
         }
     }
 }

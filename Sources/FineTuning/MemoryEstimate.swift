@@ -65,7 +65,8 @@ public struct MemoryEstimate: Sendable, Equatable {
         let firstTrainable: Int?
         switch spec.freeze {
         case .backbone: firstTrainable = nil
-        case .none: firstTrainable = below.firstIndex { $0.parameters > 0 }
+        // `auto` may choose `none`, its deepest candidate: a job must fit that too.
+        case .none, .auto: firstTrainable = below.firstIndex { $0.parameters > 0 }
         case .until(let node):
             let index = below.firstIndex { $0.node == node }
             firstTrainable = index.flatMap { $0 + 1 < below.count ? $0 + 1 : nil }

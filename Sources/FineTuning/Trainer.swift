@@ -5,9 +5,29 @@ import ImageData
 import NeuralNetwork
 import Tensors
 
-/// Trains a `TrainingPlan` on a run's data; `FineTuneRun.run` calls its phases in order.
+/// A run's images prepared once — decoded (or streamed) training and validation sets and their digest — for every
+/// trainer of the run (the linear probe, each candidate of the freeze search, the full run) to share.
+struct PreparedImages {
+    let training: any ImageBatches
+    let validation: (any ImageBatches)?
+    let datasetHash: String
+
+    init(run: FineTuneRun, imageSpec: InputSpec, training: Dataset, validation: Dataset?) throws {
+        self.training = try TrainingInputs.images(training, spec: imageSpec, materializedLimit: run.materializedLimit)
+        self.validation = try validation.map {
+            try TrainingInputs.images($0, spec: imageSpec, materializedLimit: run.materializedLimit)
+        }
+        datasetHash = try TrainingInputs.hash(classes: training.classNames,
+                                              sets: [training] + (validation.map { [$0] } ?? []), spec: imageSpec)
+    }
+}
+
+/// Trains a `TrainingPlan` on a run's data; `FineTuneRun.run` calls its phases in order (``fit(progress:isCancelled:)``
+/// runs phases 3 and 4 for every epoch).
 final class Trainer {
-    let run: FineTuneRun
+    /// The run this trainer serves; a freeze-search candidate chosen for the full run is extended to its spec
+    /// (``FreezeSearch``).
+    var run: FineTuneRun
     let plan: TrainingPlan
     let training: Dataset
     var spec: FineTuneSpec { run.spec }
@@ -39,29 +59,39 @@ final class Trainer {
     var stopReason = StopReason.completed
     private(set) var globalStep = 0
     private(set) var sharedCoreSteps = 0
-    private let started: Date
+    /// When the steps stop (after the step that reaches it) and the epoch ends the run: the spec's time limit, or
+    /// the share of it a search phase may spend.
+    var deadline: Date?
     private let runStart = Date()
     private var stepsThisRun = 0
     private var laneChanged = Date.distantPast
 
-    /// Phase 1: decodes (or streams) the images and, when nothing below the cut trains and the images never change,
-    /// runs the frozen prefix once per image (or once per augmented view) so that the steps train the suffix only.
-    init(run: FineTuneRun, plan: TrainingPlan, imageSpec: InputSpec, training: Dataset, validation: Dataset?,
-         started: Date) throws {
+    /// Phase 1: takes the run's prepared images and, when nothing below the cut trains and the images never change,
+    /// runs the frozen prefix once per image (or once per augmented view) so that the steps train the suffix only —
+    /// unless the cut's features would take more memory than the images they replace and the run's materialised
+    /// limit (an early cut of a 224² network: 112²×32 floats an image).
+    init(run: FineTuneRun, plan: TrainingPlan, imageSpec: InputSpec, training: Dataset, images: PreparedImages,
+         deadline: Date?) throws {
         self.run = run
         self.plan = plan
         self.imageSpec = imageSpec
         self.training = training
-        self.started = started
+        self.deadline = deadline
         let spec = run.spec
         classCount = training.classNames.count
-        trainImages = try TrainingInputs.images(training, spec: imageSpec, materializedLimit: run.materializedLimit)
-        validationImages = try validation.map {
-            try TrainingInputs.images($0, spec: imageSpec, materializedLimit: run.materializedLimit)
+        trainImages = images.training
+        validationImages = images.validation
+        datasetHash = images.datasetHash
+        var cacheable = spec.featureCache && plan.prefix != nil && (!spec.augmentation.enabled || spec.augmentedViews > 0)
+        if cacheable, let prefix = plan.prefix {
+            let imageElements = imageSpec.channels * imageSpec.height * imageSpec.width
+            let featureElements = try prefix.shapes(for: [1, imageSpec.channels, imageSpec.height, imageSpec.width])[
+                prefix.outputIndex].dropFirst().reduce(1, *)
+            let views = spec.augmentation.enabled ? max(spec.augmentedViews, 1) : 1
+            let bytes = (trainImages.count * views + (validationImages?.count ?? 0)) * featureElements * 4
+            cacheable = featureElements <= imageElements || bytes <= run.materializedLimit
         }
-        datasetHash = try TrainingInputs.hash(classes: training.classNames,
-                                              sets: [training] + (validation.map { [$0] } ?? []), spec: imageSpec)
-        cacheable = spec.featureCache && plan.prefix != nil && (!spec.augmentation.enabled || spec.augmentedViews > 0)
+        self.cacheable = cacheable
         trainInputs = trainImages
         var validationInputs = validationImages
         var graph = plan.graph
@@ -87,8 +117,16 @@ final class Trainer {
                                                                     classWeights: weights),
                             optimizer: Self.optimizer(for: spec))
         stepsPerEpoch = (trainImages.count + spec.batchSize - 1) / spec.batchSize
-        schedule = spec.schedule == .cosine ? CosineSchedule(learningRate: Float(spec.learningRate))
-            : ConstantSchedule(learningRate: Float(spec.learningRate))
+        // A pretrained body starts training gently: the rate rises over the first epochs (Goyal et al., "Accurate,
+        // Large Minibatch SGD", 2017), so that the first steps of a fresh head cannot wreck the features.
+        let warmup = plan.trainsBody ? spec.warmupEpochs * stepsPerEpoch : 0
+        let rate = Float(spec.learningRate)
+        switch (spec.schedule, warmup > 0) {
+        case (.cosine, true): schedule = WarmupSchedule(warmupSteps: warmup, then: CosineSchedule(learningRate: rate))
+        case (.cosine, false): schedule = CosineSchedule(learningRate: rate)
+        case (.constant, true): schedule = WarmupSchedule(warmupSteps: warmup, then: ConstantSchedule(learningRate: rate))
+        case (.constant, false): schedule = ConstantSchedule(learningRate: rate)
+        }
     }
 
     static func optimizer(for spec: FineTuneSpec) -> Optimizer {
@@ -159,9 +197,7 @@ final class Trainer {
                 accuracy: Double(correct) / Double(seen), learningRate: Double(rate),
                 imagesPerSecond: Double(seen) / max(Date().timeIntervalSince(epochStart), 1e-9),
                 etaSeconds: Double(totalSteps - globalStep) / speed, validation: nil))
-            if spec.timeLimitSeconds > 0 && Date().timeIntervalSince(started) >= spec.timeLimitSeconds {
-                stopReason = .timeLimit
-            }
+            if let deadline, Date() >= deadline { stopReason = .timeLimit }
             if stopReason == .timeLimit && stepIndex + 1 < stepsPerEpoch { break }
         }
         return (lossSum, correct, seen, Date().timeIntervalSince(epochStart))
@@ -213,12 +249,56 @@ final class Trainer {
             try Checkpoint.save(state, to: directory, spec: spec, datasetHash: datasetHash, plan: plan,
                                 optimizer: step.optimizer)
         }
+        try checkDivergence()
         if stopReason == .timeLimit { return true }
         if spec.earlyStoppingPatience > 0 && state.staleEpochs >= spec.earlyStoppingPatience {
             stopReason = .earlyStopping
             return true
         }
         return false
+    }
+
+    /// Throws when the epoch training losses so far show divergence (``divergence(losses:patience:)``).
+    private func checkDivergence() throws {
+        if let error = Self.divergence(losses: state.history.map(\.trainingLoss), patience: spec.divergencePatience) {
+            throw error
+        }
+    }
+
+    /// ``FineTuneError/lossRising(epoch:epochs:loss:lowest:)`` when the epoch training loss rose `patience` epochs in
+    /// a row and now stands well above its lowest (half as much again, and by 0.1 at least): noise near convergence
+    /// rises too, but not that far. Nil otherwise, and always for a patience of 0.
+    static func divergence(losses: [Double], patience: Int) -> FineTuneError? {
+        guard patience > 0, losses.count > patience else { return nil }
+        let recent = losses.suffix(patience + 1)
+        let rising = zip(recent, recent.dropFirst()).allSatisfy { $0 < $1 }
+        let lowest = losses.min()!, last = losses.last!
+        guard rising && last > 1.5 * lowest && last - lowest > 0.1 else { return nil }
+        return .lossRising(epoch: losses.count, epochs: patience, loss: last, lowest: lowest)
+    }
+
+    /// Phases 3 and 4 for every epoch from `first` (0-based) until the spec's epochs, the deadline or early stopping.
+    func fit(from first: Int, progress: (FineTuneProgress) -> Void, isCancelled: () -> Bool) throws {
+        for epoch in first..<spec.epochs {
+            let steps = try trainEpoch(epoch, progress: progress, isCancelled: isCancelled)
+            if try endEpoch(epoch, training: steps, progress: progress) { break }
+        }
+    }
+
+    /// The best validation accuracy of any epoch against always answering the validation set's most common class;
+    /// throws ``FineTuneError/belowBaseline(accuracy:baseline:majorityClass:)`` when it never beat it. A run cut
+    /// short by `time_limit_seconds` keeps what it has (its `stop_reason` says why it is short).
+    func checkBaseline() throws {
+        guard stopReason != .timeLimit, let validation = validationImages, validation.count > 0 else { return }
+        var counts = [Int](repeating: 0, count: classCount)
+        validation.labels.forEach { counts[$0] += 1 }
+        let majority = counts.indices.max { counts[$0] < counts[$1] }!
+        let baseline = Double(counts[majority]) / Double(validation.count)
+        let best = state.history.compactMap(\.validationAccuracy).max() ?? 0
+        if best <= baseline {
+            throw FineTuneError.belowBaseline(accuracy: best, baseline: baseline,
+                                              majorityClass: training.classNames[majority])
+        }
     }
 
     /// The trained graph on the validation set, in inference mode; nil without one.

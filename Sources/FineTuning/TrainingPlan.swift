@@ -18,6 +18,9 @@ public final class TrainingPlan {
     public let suffix: Graph?
     /// Nodes with at least one trainable weight.
     public let trainableNodes: [String]
+    /// True when some node below the new head trains (its rate is then `body_learning_rate_scale` of the head's,
+    /// after a warm-up).
+    public let trainsBody: Bool
 
     /// Builds the run's network from a base model: the nodes that the head depends on, with the head node
     /// replaced by a fresh Linear (or Linear–ReLU–Dropout–Linear) for `classes` outputs initialised from
@@ -105,7 +108,8 @@ public final class TrainingPlan {
         let order = nodes.map(\.name)
         let frozenNames: Set<String>
         switch spec.freeze {
-        case .backbone:
+        case .backbone, .auto:
+            // `auto` is resolved by the freeze search before a plan is built; as a plan, it is the linear probe.
             frozenNames = Set(order).subtracting(headNodes)
         case .none:
             frozenNames = []
@@ -125,6 +129,11 @@ public final class TrainingPlan {
             }
         }
         trainableNodes = zip(order, layers).filter { $0.1.parameters.contains { $0.isTrainable } }.map(\.0)
+        trainsBody = trainableNodes.contains { !headNodes.contains($0) }
+        // The body's weights step at a fraction of the head's rate.
+        for (name, layer) in zip(order, layers) where !headNodes.contains(name) {
+            for parameter in layer.parameters { parameter.learningRateScale = Float(spec.bodyLearningRateScale) }
+        }
         graph = try Graph(nodes: nodes, layers: layers, output: head, context: context)
         // The cut: the frozen-prefix nodes read by trainable nodes must be exactly one.
         let frozen = graph.frozenPrefix()

@@ -23,6 +23,9 @@ public final class Parameter {
     private var storedGradient: Tensor?
     /// A frozen weight keeps its value: optimizers skip it and plans need not compute its gradient.
     public var isFrozen: Bool
+    /// This weight's learning rate as a fraction of the optimizer's: a pretrained body fine-tuned below a new head
+    /// takes smaller steps than the head (discriminative rates, Howard & Ruder, ULMFiT, ACL 2018).
+    public var learningRateScale: Float = 1
 
     public init(name: String, value: Tensor, kind: Kind = .weight, isFrozen: Bool = false) {
         self.name = name

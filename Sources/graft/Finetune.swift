@@ -11,13 +11,18 @@ struct Finetune: ParsableCommand {
 
     @Option(help: "Base model: a folder, or the name of a base model under Models/.") var base = "fmnist-resnet8"
     @Option(help: "Dataset: a folder of class folders, or a .zip/.tar/.tar.gz of one.") var data: String?
-    @Option(help: "Instead of --data: Fashion-MNIST classes, e.g. 5,6,7,8,9 (validation = their test images).")
+    @Option(help: "Instead of --data: Fashion-MNIST classes, e.g. 5,6,7,8,9 (validated on a split of their training images, tested on their test images).")
     var fashionMnist: String?
     @Option(help: "With --fashion-mnist: the first N training images per class.") var perClassLimit: Int?
+    @Option(help: "A folder of class folders to test the saved model on; no choice of the run sees it.")
+    var test: String?
     @Option(help: "Output model folder.") var output = "finetuned"
     @Option(help: "Checkpoint folder (resumes from a checkpoint of the same run).") var checkpoints: String?
     @Option(help: "A JSON file with the spec (snake_case keys); the options below override it.") var spec: String?
-    @Option(help: "backbone | none | until:<node> | layers:<N>") var freeze: String?
+    @Option(help: "auto (default: chosen on the validation split) | backbone | none | until:<node> | layers:<N>")
+    var freeze: String?
+    @Option(help: "With --freeze auto: epochs the search may spend over all its candidates (default: --epochs).")
+    var searchBudget: Int?
     @Option var epochs: Int?
     @Option var batchSize: Int?
     @Option var learningRate: Double?
@@ -35,10 +40,11 @@ struct Finetune: ParsableCommand {
         if let spec { result = try JSONDecoder().decode(FineTuneSpec.self, from: Data(contentsOf: URL(fileURLWithPath: spec))) }
         if let freeze {
             guard let policy = FreezePolicy(commandLine: freeze) else {
-                throw ValidationError("--freeze must be backbone, none, until:<node> or layers:<N>")
+                throw ValidationError("--freeze must be auto, backbone, none, until:<node> or layers:<N>")
             }
             result.freeze = policy
         }
+        if let searchBudget { result.searchBudget = searchBudget }
         if let epochs { result.epochs = epochs }
         if let batchSize { result.batchSize = batchSize }
         if let learningRate { result.learningRate = learningRate }
@@ -78,9 +84,11 @@ struct Finetune: ParsableCommand {
         let runSpec = try makeSpec()
         let dataset = try fashionMnist.map { try FineTuneData.fashionMNIST(classes: try Self.classes($0), perClassLimit: perClassLimit) }
             ?? FineTuneData.files(at: URL(fileURLWithPath: data!))
-        let run = FineTuneRun(base: try modelFolder(base), dataset: dataset, spec: runSpec,
+        var run = FineTuneRun(base: try modelFolder(base), dataset: dataset, spec: runSpec,
                               outputDirectory: URL(fileURLWithPath: output),
                               checkpointDirectory: checkpoints.map { URL(fileURLWithPath: $0) })
+        run.testSet = try fashionMnist.map { try FineTuneData.fashionMNISTTest(classes: try Self.classes($0)) }
+        if let test { run.testSet = try DatasetLoader().load(.folder(URL(fileURLWithPath: test))).training }
         var eventFile: FileHandle?
         if let events {
             guard FileManager.default.createFile(atPath: events, contents: nil),

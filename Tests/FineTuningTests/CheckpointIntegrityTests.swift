@@ -7,9 +7,13 @@ import Testing
 @testable import FineTuning
 
 @Suite struct CheckpointIntegrityTests {
-    /// Runs `spec` with checkpoints in a new folder and cancels it after `steps` steps (8 steps an epoch here).
+    /// Runs `spec` with checkpoints in a new folder and cancels it after `steps` steps of the run that makes the
+    /// model (8 steps an epoch here). A run that trains below the head first probes the head for all its epochs,
+    /// without checkpoints: those steps come first.
     static func interrupted(_ spec: FineTuneSpec, base: URL, steps: Int) throws -> URL {
         let checkpoint = Fixture.temporaryDirectory("ck")
+        let probeSteps = spec.freeze == .backbone ? 0 : spec.epochs * 8
+        let steps = probeSteps + steps
         var checks = 0
         #expect(throws: FineTuneCancelled.self) {
             _ = try Fixture.run(spec, base: base, checkpoint: checkpoint, isCancelled: { checks += 1; return checks > steps })
@@ -139,6 +143,8 @@ import Testing
         spec.momentum = 0
         spec.learningRate = 10
         spec.weightDecay = 1
+        // The rising loss would stop the run a few epochs before it overflows; this test is about the overflow.
+        spec.divergencePatience = 0
         var lastLoss = 0.0, steps = 0
         do {
             _ = try Fixture.run(spec, base: base, progress: { if $0.kind == .step { steps += 1; lastLoss = $0.loss } })

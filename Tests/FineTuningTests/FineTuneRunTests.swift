@@ -65,6 +65,8 @@ enum Fixture {
         spec.learningRate = 1e-2
         spec.validationFraction = 0.25
         spec.seed = seed
+        // The mechanics tested here are those of one trainer; `FreezeSearchTests` covers the default, `auto`.
+        spec.freeze = .backbone
         return spec
     }
 
@@ -153,7 +155,8 @@ enum Fixture {
         let checkpoint = Fixture.temporaryDirectory("ck2")
         var checks = 0
         #expect(throws: FineTuneCancelled.self) {
-            _ = try Fixture.run(spec, base: base, checkpoint: checkpoint, isCancelled: { checks += 1; return checks > 20 })
+            // The linear probe's 4 × 8 steps come first (without checkpoints), then 20 of the fine-tune's.
+            _ = try Fixture.run(spec, base: base, checkpoint: checkpoint, isCancelled: { checks += 1; return checks > 32 + 20 })
         }
         let (resumed, model) = try Fixture.run(spec, base: base, checkpoint: checkpoint)
         #expect(resumed.resumedFromEpoch == 2)
@@ -239,7 +242,8 @@ enum Fixture {
             return try run.run()
         }
         let always = try run(hold: 0) { true }
-        let steps = always.history.count * ((always.trainingImageCount + 15) / 16)
+        // The linear probe trains as many epochs first (below the head trains: LP-FT), on the same lanes.
+        let steps = 2 * always.history.count * ((always.trainingImageCount + 15) / 16)
         #expect(always.sharedCoreSteps == steps)
         var asked = 0
         let alternating = try run(hold: 0) { asked += 1; return asked % 2 == 0 }
@@ -256,7 +260,8 @@ enum Fixture {
         }
         asked = 0
         let alternatingHeld = try run(hold: 3600) { asked += 1; return asked % 2 == 0 }
-        #expect(alternatingHeld.sharedCoreSteps == steps - 1, "one change, then held: only the first step ran wide")
+        // Each phase (probe, fine-tune) compiles its plans on the wide lane: its first step runs wide, then held.
+        #expect(alternatingHeld.sharedCoreSteps == steps - 2, "one change a phase, then held: only first steps ran wide")
     }
 
     @Test func sameSeedSameWeights() throws {
@@ -325,12 +330,14 @@ enum Fixture {
     }
 
     @Test func earlyStoppingEndsAfterPatienceEpochsWithoutImprovement() throws {
-        // Validation images carry the wrong labels (quadrant + 1), so the better the head learns the training
-        // set, the worse the validation loss gets: the first epoch stays best.
+        // Half the validation images of each class carry the wrong label (quadrant + 1), so the better the head
+        // learns the training set, the worse the validation loss gets: an early epoch stays best (the right half
+        // still beats answering one class, as every run must).
         let training = Fixture.dataset(count: 120, seed: 5)
         let shifted = Fixture.dataset(count: 40, seed: 6)
-        let validation = Dataset(identifier: "shifted", classNames: shifted.classNames, samples: shifted.samples.map {
-            var sample = $0; sample.label = ($0.label + 1) % 4; return sample })
+        let validation = Dataset(identifier: "shifted", classNames: shifted.classNames,
+                                 samples: shifted.samples.enumerated().map { index, sample in
+            var sample = sample; if (index / 4) % 2 == 0 { sample.label = (sample.label + 1) % 4 }; return sample })
         var spec = Fixture.spec(epochs: 40)
         spec.earlyStoppingPatience = 2
         let run = FineTuneRun(base: try Fixture.baseModel(), dataset: .datasets(training: training, validation: validation),

@@ -83,8 +83,10 @@ import Testing
     /// Sizes inside every limit are accepted: the limits refuse what cannot run, not what is merely large.
     @Test func sizesWithinTheLimitsAreAccepted() throws {
         let harness = try Self.harness()
-        for hyperparameters in [#"{"head": "mlp", "head_hidden": 4096, "batch_size": 256}"#,
-                                #"{"epochs": 100, "learning_rate": 10, "freeze": {"trainable_layers": 2}}"#] {
+        // (`auto` must fit its deepest candidate, `none`; a frozen backbone needs less.)
+        for hyperparameters in [#"{"head": "mlp", "head_hidden": 4096, "batch_size": 256, "freeze": "backbone"}"#,
+                                // 60 epochs of the probe's and the run's epoch rows: 840 of the 2000 rows
+                                #"{"epochs": 60, "learning_rate": 10, "freeze": {"trainable_layers": 2}}"#] {
             let response = harness.call(.post, "/jobs", json: #"{"hyperparameters": \#(hyperparameters)}"#)
             #expect(response.status == 202, "\(hyperparameters): \(response.json)")
         }

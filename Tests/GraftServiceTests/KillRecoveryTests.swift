@@ -93,8 +93,9 @@ final class GraftProcess {
         let uploaded = try Self.json(curl(["-X", "POST", "-H", "Content-Type: application/zip", "--data-binary",
                                            "@\(zip.path)", base + "/datasets?name=fashion"]))
         let datasetID = try #require(uploaded["id"] as? String, "\(uploaded)")
-        // Whole network trained, no feature cache: every epoch runs the full backbone, so the job lasts a while.
-        let epochs = 60
+        // Whole network trained, no feature cache: every epoch runs the full backbone, so the job lasts a while (its
+        // linear probe runs as many epochs first, and again in the resumed attempt: it keeps no checkpoint).
+        let epochs = 40
         let body = """
             {"base_model": "fmnist-resnet8", "dataset": "\(datasetID)",
              "hyperparameters": {"epochs": \(epochs), "seed": 3, "freeze": "none", "feature_cache": false}}

@@ -7,7 +7,8 @@ import Testing
 @Suite(.serialized) struct MetricRowLimitTests {
     @Test func stepMetricsAreThinnedToTheRowLimit() throws {
         var limits = JobLimits()
-        limits.maxMetricRows = 150
+        // 280 rows: room for the epoch rows of `auto`'s probe and run, 2 × 10 × 7, and some steps.
+        limits.maxMetricRows = 280
         let harness = try RouteHarness(runner: FineTuningJobRunner(threads: 2), jobLimits: limits)
         try EndToEndFineTuningTests.installDefaultBase(harness)
         let zip = try DatasetRouteTests.sampleZip(perClass: 20, in: harness.directory)
@@ -15,10 +16,12 @@ import Testing
         // 80 training images in batches of 4: 20 steps an epoch, 200 steps, 600 step values unthinned.
         let body = """
             {"base_model": "fmnist-resnet8", "dataset": "\(dataset.id)",
-             "hyperparameters": {"epochs": 10, "batch_size": 4, "seed": 2}}
+             "hyperparameters": {"epochs": 10, "batch_size": 4, "seed": 2, "freeze": "backbone"}}
             """
         let created = harness.call(.post, "/jobs", json: body)
         let id = try #require(created.json["id"] as? String, "\(created.json)")
+        let auto = harness.call(.post, "/jobs", json: body.replacingOccurrences(of: #", "freeze": "backbone""#, with: ""))
+        let autoID = try #require(auto.json["id"] as? String, "\(auto.json)")
         try harness.service.start()
         try harness.service.workers.waitUntilIdle()
         harness.service.shutdown()
@@ -32,6 +35,12 @@ import Testing
         let steps = Set(rows.filter { $0.scope == .step }.map(\.step))
         #expect(steps.count >= 10 && steps.count < 200, "\(steps.count) steps recorded")
         #expect((1...10).allSatisfy { steps.contains($0 * 20) }, "each epoch's last step is recorded")
-        #expect(limits.metricStride(totalSteps: 200, epochs: 10) == 8)
+        #expect(limits.metricStride(totalSteps: 200, epochs: 10) == 3)
+
+        // `auto` records its probe's series and the run's, and stays within the limit as well.
+        #expect(try harness.service.store.job(id: autoID).status == .succeeded)
+        let autoRows = try harness.service.store.metrics(jobID: autoID)
+        #expect(autoRows.count <= limits.maxMetricRows, "\(autoRows.count) rows")
+        #expect(autoRows.contains { $0.name == "probe_val_loss" } && autoRows.contains { $0.name == "val_loss" })
     }
 }

@@ -49,7 +49,7 @@ import Testing
         let job = harness.call(.post, "/jobs", json: #"{"hyperparameters": {"epochs": 1}}"#).json
         // Keys whose value is null are left out of bodies; these are the nullable ones.
         let nullable: Set<String> = ["error", "result_model_id", "started_at", "finished_at", "parent_model_id",
-                                     "next_offset", "eta_seconds"]
+                                     "next_offset", "eta_seconds", "freeze_search"]
         let checks: [(String, [String: Any])] = [
             ("Job", job),
             ("Readiness", harness.call(.get, "/ready").json),

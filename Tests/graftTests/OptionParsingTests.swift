@@ -32,7 +32,7 @@ import Testing
         (["--fashion-mnist", "5,5"], "two or more distinct class indices"),
         (["--fashion-mnist", "5,x"], "two or more distinct class indices"),
         (["--fashion-mnist", "5,10"], "two or more distinct class indices"),
-        (["--data", "x", "--freeze", "top"], "--freeze must be backbone, none, until:<node> or layers:<N>"),
+        (["--data", "x", "--freeze", "top"], "--freeze must be auto, backbone, none, until:<node> or layers:<N>"),
         (["--data", "x", "--freeze", "until:"], "--freeze must be"),
         (["--data", "x", "--optimizer", "rmsprop"], "--optimizer must be sgd, adam or adamw"),
         (["--data", "x", "--epochs", "0"], "epochs: must be from 1 to 10000"),

@@ -26,12 +26,16 @@ struct JobBody: Encodable {
     var bestMetrics: [String: Double]
     var error: String?
     var resultModelId: String?
+    /// Under `"freeze": "auto"`: the candidates scored so far (policy, validation score, cost), then the choice and
+    /// why — the newest `freeze_search` event's data; nil for other jobs and before the probe ends.
+    var freezeSearch: JSONValue?
     var createdAt: Date
     var startedAt: Date?
     var finishedAt: Date?
     var updatedAt: Date
 
-    init(_ job: JobRecord, metrics: [JobMetricRecord] = []) {
+    init(_ job: JobRecord, metrics: [JobMetricRecord] = [], freezeSearch: JobEventRecord? = nil) {
+        self.freezeSearch = freezeSearch.map { JSONValue(parsing: $0.dataJSON) }
         id = job.id
         status = job.status.rawValue
         baseModelId = job.baseModelID

@@ -85,10 +85,12 @@ struct JobRequest {
                 + "images in batches of \(spec.batchSize)) exceed the limit of \(limits.maxTotalSteps) training steps "
                 + "per job; lower epochs or raise batch_size.")
         }
-        // Epoch rows are never thinned: they must leave at least half the row budget to the steps.
-        if JobLimits.rowsPerEpoch * spec.epochs > limits.maxMetricRows / 2 {
+        // Epoch rows are never thinned: they must leave at least half the row budget to the steps. A run that
+        // may train below the head writes its linear probe's epochs too.
+        let epochRows = JobLimits.rowsPerEpoch * spec.epochs * JobLimits.recordedPhases(spec)
+        if epochRows > limits.maxMetricRows / 2 {
             throw ServiceError.invalid(field: "hyperparameters.epochs", message:
-                "hyperparameters.epochs: \(spec.epochs) epochs would write \(JobLimits.rowsPerEpoch * spec.epochs) "
+                "hyperparameters.epochs: \(spec.epochs) epochs would write \(epochRows) "
                 + "epoch metric rows, more than half the limit of \(limits.maxMetricRows) metric rows per job; "
                 + "lower epochs.")
         }

@@ -80,7 +80,8 @@ enum OpenAPIDocument {
             ]),
         ]),
         "/jobs/{id}/metrics": .object(["get": operation("A job's metric series", parameters: [path("id")], responses: [
-            "200": json("The series", object(["job_id": string, "metrics": array(reference("Metric"))])),
+            "200": json("The series", object(["job_id": string, "metrics": array(reference("Metric")),
+                                              "freeze_search": reference("FreezeSearch")])),
             "404": error,
         ])]),
         "/jobs/{id}/events": .object(["get": operation("Server-Sent Events until the job ends", parameters: [
@@ -206,7 +207,20 @@ enum OpenAPIDocument {
             "progress": object(["epoch": integer, "total_epochs": integer, "step": integer, "total_steps": integer,
                                 "fraction_done": number, "eta_seconds": number]),
             "latest_metrics": object([:]), "best_metrics": object([:]), "error": string, "result_model_id": string,
-            "created_at": timestamp, "started_at": timestamp, "finished_at": timestamp, "updated_at": timestamp,
+            "freeze_search": reference("FreezeSearch"), "created_at": timestamp, "started_at": timestamp, "finished_at": timestamp, "updated_at": timestamp,
+        ]),
+        // `"freeze": "auto"`: a linear probe (`backbone`), each stage boundary of the base graph (`{"until": node}`)
+        // and `none`, scored on the validation split by successive halving; null for other jobs.
+        "FreezeSearch": object([
+            "candidates": array(object([
+                "policy": object([:]), "trainable_parameter_count": integer, "rounds": integer, "epochs": integer,
+                "validation_accuracy": number, "validation_loss": number, "seconds": number,
+                "outcome": .object(["type": .string("string"), "enum": .array(
+                    ["chosen", "outscored", "eliminated", "diverged", "failed", "skipped"].map { .string($0) })]),
+                "note": string,
+            ])),
+            "chosen": object([:]), "reason": string, "budget_epochs": integer, "spent_epochs": integer,
+            "rounds": integer, "seconds": number,
         ]),
         "JobPage": object(["items": array(reference("Job")), "limit": integer, "offset": integer,
                            "next_offset": integer]),
@@ -251,6 +265,8 @@ enum OpenAPIDocument {
             "learning_rate": range(Limits.learningRate.lowerBound, Limits.learningRate.upperBound),
             "weight_decay": range(Limits.weightDecay.lowerBound, Limits.weightDecay.upperBound),
             "time_limit_seconds": range(0, Limits.timeLimitSeconds),
+            "search_budget": range(0, Double(Limits.epochs)), "warmup_epochs": range(0, Double(Limits.epochs)),
+            "divergence_patience": range(0, Double(Limits.epochs)), "body_learning_rate_scale": range(1e-10, 1),
         ]
     }()
 

@@ -9,15 +9,20 @@ extension ServiceRoutes {
         router.get("/jobs") { request in try listJobs(request) }
         router.get("/jobs/:id") { request in
             let id = try request.pathParameter("id")
-            return try Response.json(JobBody(try service.store.job(id: id), metrics: try service.store.metrics(jobID: id)))
+            return try Response.json(JobBody(try service.store.job(id: id), metrics: try service.store.metrics(jobID: id),
+                                             freezeSearch: try service.store.latestEvent(jobID: id, kind: "freeze_search")))
         }
         router.get("/jobs/:id/metrics") { request in
             let id = try request.pathParameter("id")
             struct Series: Encodable {
                 var jobId: String
                 var metrics: [MetricBody]
+                /// As in `GET /jobs/:id`: the freeze search's candidates and choice, nil without one.
+                var freezeSearch: JSONValue?
             }
-            return try Response.json(Series(jobId: id, metrics: try service.store.metrics(jobID: id).map(MetricBody.init)))
+            let search = try service.store.latestEvent(jobID: id, kind: "freeze_search")
+            return try Response.json(Series(jobId: id, metrics: try service.store.metrics(jobID: id).map(MetricBody.init),
+                                            freezeSearch: search.map { JSONValue(parsing: $0.dataJSON) }))
         }
         router.get("/jobs/:id/events") { request in try jobEvents(request) }
         router.delete("/jobs/:id") { request in

@@ -40,12 +40,18 @@ public struct FineTuningJobRunner: JobRunner {
         }
         var stopped: JobStopped?
         var reportingError: Error?
+        /// Epochs of the run that makes the model recorded as they ended (the others are recorded at the end).
+        var recordedEpochs = Set<Int>()
         let result: FineTuneResult
         do {
             result = try run.run(
                 progress: { progress in
                     guard reportingError == nil else { return }
-                    do { try Self.report(progress, to: reporter, limits: job.limits) } catch { reportingError = error }
+                    if progress.kind == .epoch && progress.phase == .training { recordedEpochs.insert(progress.epoch) }
+                    do {
+                        try Self.report(progress, to: reporter, limits: job.limits,
+                                        recordedEpochs: progress.epochs * JobLimits.recordedPhases(spec))
+                    } catch { reportingError = error }
                 },
                 isCancelled: {
                     if reportingError != nil { return true }
@@ -65,11 +71,18 @@ public struct FineTuningJobRunner: JobRunner {
             throw stopped ?? JobStopped(reason: .cancellationRequested)
         }
         if let reportingError { throw reportingError }
+        if let search = result.freezeSearch {
+            // The model's epochs that ran before it was chosen — the linear probe's (under `probe_` names), or the
+            // chosen candidate's that the full run went on from — are its series too.
+            try Self.recordHistory(result.history.filter { !recordedEpochs.contains($0.epoch) }, to: reporter)
+            try reporter.recordEvent(kind: "freeze_search", message: "Trained with freeze \(search.chosen): \(search.reason).",
+                                     data: try Self.object(search))
+        }
 
         let metrics = try String(decoding: Self.encoder.encode(FinalMetrics(result: result)), as: UTF8.self)
         let provenance = try String(decoding: Self.encoder.encode(Provenance(
             baseModel: job.baseModelID, dataset: job.datasetID, datasetHash: result.datasetHash, job: job.jobID,
-            spec: spec)), as: UTF8.self)
+            spec: spec, freeze: result.freeze, freezeSearch: result.freezeSearch)), as: UTF8.self)
         return JobResult(model: ProducedModel(
             name: "\(job.baseModelID ?? "model")-\(job.jobID)", weightsHash: result.weightsSHA256,
             labels: result.labels, provenanceJSON: provenance, metricsJSON: metrics))
@@ -99,35 +112,46 @@ public struct FineTuningJobRunner: JobRunner {
         }
     }
 
-    private static func report(_ progress: FineTuneProgress, to reporter: JobReporter, limits: JobLimits) throws {
+    /// `recordedEpochs`: the epochs of every phase recorded as series (the probe's and the run's), for the stride.
+    private static func report(_ progress: FineTuneProgress, to reporter: JobReporter, limits: JobLimits,
+                               recordedEpochs: Int) throws {
         // Epochs are numbered from 1 (the one running, or the last one finished), as in the metrics and events.
         try reporter.reportProgress(JobProgress(epoch: progress.epoch, totalEpochs: progress.epochs,
                                                 step: progress.globalStep, totalSteps: progress.totalSteps))
+        // The series hold the run that makes the model; the linear probe's under `probe_` names; the search's
+        // candidates are in its `freeze_search` events (one per round, and the choice).
+        if progress.phase == .search && progress.kind != .search { return }
+        let prefix = progress.phase == .probe ? "probe_" : ""
         switch progress.kind {
+        case .search:
+            guard let search = progress.search else { break }
+            let message = search.chosen == .auto ? "Freeze search: \(search.reason) scored."
+                : "Freeze search chose \(search.chosen): \(search.reason)."
+            try reporter.recordEvent(kind: "freeze_search", message: message, data: try object(search))
         case .step:
             // Every k-th step (and each epoch's last) keeps a long job's rows under limits.maxMetricRows.
-            let stride = limits.metricStride(totalSteps: progress.totalSteps, epochs: progress.epochs)
+            let stride = limits.metricStride(totalSteps: progress.totalSteps, epochs: recordedEpochs)
             guard progress.globalStep % stride == 0 || progress.step == progress.stepsPerEpoch else { break }
             try reporter.recordMetrics([
-                MetricValue(scope: .step, epoch: progress.epoch, step: progress.globalStep, name: "loss",
+                MetricValue(scope: .step, epoch: progress.epoch, step: progress.globalStep, name: prefix + "loss",
                             value: progress.loss),
-                MetricValue(scope: .step, epoch: progress.epoch, step: progress.globalStep, name: "accuracy",
+                MetricValue(scope: .step, epoch: progress.epoch, step: progress.globalStep, name: prefix + "accuracy",
                             value: progress.accuracy),
-                MetricValue(scope: .step, epoch: progress.epoch, step: progress.globalStep, name: "images_per_second",
+                MetricValue(scope: .step, epoch: progress.epoch, step: progress.globalStep, name: prefix + "images_per_second",
                             value: progress.imagesPerSecond),
             ])
         case .epoch:
             var values = [
-                MetricValue(scope: .epoch, epoch: progress.epoch, step: progress.globalStep, name: "loss",
+                MetricValue(scope: .epoch, epoch: progress.epoch, step: progress.globalStep, name: prefix + "loss",
                             value: progress.loss),
-                MetricValue(scope: .epoch, epoch: progress.epoch, step: progress.globalStep, name: "accuracy",
+                MetricValue(scope: .epoch, epoch: progress.epoch, step: progress.globalStep, name: prefix + "accuracy",
                             value: progress.accuracy),
             ]
             if let validation = progress.validation {
                 values.append(MetricValue(scope: .epoch, epoch: progress.epoch, step: progress.globalStep,
-                                          name: "val_loss", value: validation.loss))
+                                          name: prefix + "val_loss", value: validation.loss))
                 values.append(MetricValue(scope: .epoch, epoch: progress.epoch, step: progress.globalStep,
-                                          name: "val_accuracy", value: validation.accuracy))
+                                          name: prefix + "val_accuracy", value: validation.accuracy))
             }
             try reporter.recordMetrics(values)
             var data: [String: Any] = ["epoch": progress.epoch, "loss": progress.loss, "accuracy": progress.accuracy]
@@ -135,9 +159,32 @@ public struct FineTuningJobRunner: JobRunner {
                 data["val_loss"] = validation.loss
                 data["val_accuracy"] = validation.accuracy
             }
-            try reporter.recordEvent(kind: "epoch", message: "Epoch \(progress.epoch) of \(progress.epochs) finished.",
-                                     data: data)
+            let what = progress.phase == .probe ? "Linear probe epoch" : "Epoch"
+            try reporter.recordEvent(kind: progress.phase == .probe ? "probe_epoch" : "epoch",
+                                     message: "\(what) \(progress.epoch) of \(progress.epochs) finished.", data: data)
         }
+    }
+
+    /// Epochs of the model as the unprefixed epoch series, at step 0 (their steps ran under other phases).
+    private static func recordHistory(_ history: [EpochMetrics], to reporter: JobReporter) throws {
+        var values: [MetricValue] = []
+        for epoch in history {
+            values.append(MetricValue(scope: .epoch, epoch: epoch.epoch, step: 0, name: "loss", value: epoch.trainingLoss))
+            values.append(MetricValue(scope: .epoch, epoch: epoch.epoch, step: 0, name: "accuracy",
+                                      value: epoch.trainingAccuracy))
+            if let loss = epoch.validationLoss {
+                values.append(MetricValue(scope: .epoch, epoch: epoch.epoch, step: 0, name: "val_loss", value: loss))
+            }
+            if let accuracy = epoch.validationAccuracy {
+                values.append(MetricValue(scope: .epoch, epoch: epoch.epoch, step: 0, name: "val_accuracy", value: accuracy))
+            }
+        }
+        try reporter.recordMetrics(values)
+    }
+
+    /// A report as the `[String: Any]` an event's data is.
+    static func object<T: Encodable>(_ value: T) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: encoder.encode(value)) as? [String: Any] ?? [:]
     }
 
     private static let encoder: JSONEncoder = {
@@ -152,8 +199,12 @@ public struct FineTuningJobRunner: JobRunner {
         var stopReason: StopReason
         var history: [EpochMetrics]
         var usedFeatureCache: Bool
+        var freeze: FreezePolicy
+        var freezeSearch: FreezeSearchReport?
 
         init(result: FineTuneResult) {
+            freeze = result.freeze
+            freezeSearch = result.freezeSearch
             validation = result.validation
             bestEpoch = result.bestEpoch
             stopReason = result.stopReason
@@ -162,8 +213,9 @@ public struct FineTuningJobRunner: JobRunner {
         }
 
         enum CodingKeys: String, CodingKey {
-            case validation, history
+            case validation, history, freeze
             case bestEpoch = "best_epoch", stopReason = "stop_reason", usedFeatureCache = "used_feature_cache"
+            case freezeSearch = "freeze_search"
         }
     }
 
@@ -173,9 +225,13 @@ public struct FineTuningJobRunner: JobRunner {
         var datasetHash: String
         var job: String
         var spec: FineTuneSpec
+        /// The policy the weights were trained with (the spec's, or what `auto` chose): rerun with it to reproduce.
+        var freeze: FreezePolicy
+        var freezeSearch: FreezeSearchReport?
 
         enum CodingKeys: String, CodingKey {
-            case dataset, job, spec
+            case dataset, job, spec, freeze
+            case freezeSearch = "freeze_search"
             case baseModel = "base_model", datasetHash = "dataset_hash"
         }
     }

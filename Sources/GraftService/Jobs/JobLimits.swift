@@ -1,4 +1,5 @@
 // The ceilings a job must stay under so that one request cannot exhaust the machine's memory or the database.
+import FineTuning
 import Foundation
 
 /// What the service accepts in one job, whatever the spec says: checked when the job is submitted (a 422 naming
@@ -18,6 +19,10 @@ public struct JobLimits: Sendable, Equatable {
     static let rowsPerEpoch = 7
     /// Values recorded per recorded step (loss, accuracy, images per second).
     static let rowsPerStep = 3
+
+    /// Phases whose epochs are recorded as series: the run, and the linear probe before it when layers below the
+    /// head may train (`auto` and every policy but `backbone`; the search's candidates are not series).
+    static func recordedPhases(_ spec: FineTuneSpec) -> Int { spec.freeze == .backbone ? 1 : 2 }
 
     /// Record step metrics every `stride` steps so that a run of `totalSteps` over `epochs` writes at most
     /// `maxMetricRows` rows.

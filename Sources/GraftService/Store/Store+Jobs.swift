@@ -215,6 +215,16 @@ extension Store {
         }
     }
 
+    /// The job's newest event of one kind (the latest `freeze_search` report), nil when it has none.
+    public func latestEvent(jobID: String, kind: String) throws -> JobEventRecord? {
+        try read { db in
+            _ = try fetchJob(db, id: jobID)
+            return try JobEventRecord.fetchOne(db, sql: """
+                SELECT * FROM job_events WHERE job_id = ? AND kind = ? ORDER BY id DESC LIMIT 1
+                """, arguments: [jobID, kind])
+        }
+    }
+
     // MARK: - Helpers shared with Store+JobEnding
 
     func fetchJob(_ db: Database, id: String) throws -> JobRecord {

@@ -7,7 +7,7 @@ import Tensors
 ///     g ← ∇ + λ·θ                               (L2 weight decay λ, added to the gradient)
 ///     m ← β₁·m + (1 − β₁)·g                     (`<key>.exp_avg`; factors from the decimal hyperparameters)
 ///     v ← β₂·v + (1 − β₂)·g²                    (`<key>.exp_avg_sq`)
-///     θ ← θ − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
+///     θ ← θ − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)   (η times the parameter's `learningRateScale`)
 ///
 /// Kingma & Ba, "Adam: A Method for Stochastic Optimization" (ICLR 2015), https://arxiv.org/abs/1412.6980.
 public final class Adam: AdaptiveMomentOptimizer {
@@ -110,7 +110,9 @@ struct AdaptiveMoments {
     private func update(parameter: Parameter, state: inout Moments) {
         // Scalar factors in Double from the decimal hyperparameters, as PyTorch computes them from Python floats,
         // then rounded once to Float (as PyTorch's kernels do with their scalar arguments).
-        let lr = Self.decimal(learningRate), b1 = Self.decimal(beta1), b2 = Self.decimal(beta2)
+        // The parameter's learning-rate scale multiplies the rate (a scale of 1 leaves it exact).
+        let lr = Self.decimal(learningRate) * Self.decimal(parameter.learningRateScale)
+        let b1 = Self.decimal(beta1), b2 = Self.decimal(beta2)
         let t = Double(state.step)
         let biasCorrection1 = 1 - pow(b1, t)
         let correction2Root = Float((1 - pow(b2, t)).squareRoot())

@@ -6,7 +6,7 @@ import Tensors
 ///     g ← ∇ + λ·θ                        (L2 weight decay λ)
 ///     b ← g on the first step, else μ·b + g   (momentum μ; the buffer is `<key>.momentum_buffer`)
 ///     g ← g + μ·b if Nesterov, else b
-///     θ ← θ − η·g
+///     θ ← θ − η·s·g                     (s: the parameter's `learningRateScale`, 1 unless set)
 ///
 /// Momentum: Polyak, "Some methods of speeding up the convergence of iteration methods" (1964); Nesterov form as
 /// in Sutskever, Martens, Dahl & Hinton, "On the importance of initialization and momentum in deep learning"
@@ -58,7 +58,8 @@ public final class SGD: Optimizer {
             buffer = Tensor(shape: parameter.value.shape)
         }
         OptimizerKernels.sgd(value: &parameter.value.scalars, gradient: parameter.gradient.scalars,
-                             buffer: &buffer.scalars, learningRate: learningRate, momentum: mu, nesterov: nesterov,
+                             buffer: &buffer.scalars, learningRate: learningRate * parameter.learningRateScale,
+                             momentum: mu, nesterov: nesterov,
                              weightDecay: weightDecay, isFirst: isFirst)
         if mu != 0 { momentumBuffers[key] = buffer }
     }
