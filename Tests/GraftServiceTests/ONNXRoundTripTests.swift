@@ -1,8 +1,10 @@
-// A user's own model in and a fine-tuned one out, over a real socket: a torchvision MobileNetV2 exported by
-// PyTorch is uploaded (POST /models), fine-tuned for an epoch with its last convolution trainable (POST /jobs),
-// downloaded as ONNX (GET /models/:id/export), and run in ONNX Runtime and OpenVINO, which must give the logits
-// Graft gives. Needs GRAFT_ONNX_FIXTURES (Tests/ONNX/make_onnx_models.py) and GRAFT_ONNX_VENV
-// (scripts/setup-onnx-venv); scripts/test sets both.
+// A user's own model in and a fine-tuned one out, over a real socket: an ImageNet classifier as an .onnx file
+// (EfficientNet-Lite0 with its pretrained weights, written by Graft's exporter: the import of PyTorch's own exports
+// is ONNXParityTests' part) is uploaded (POST /models), fine-tuned with its last convolution trainable
+// (POST /jobs), downloaded as ONNX (GET /models/:id/export), and run in ONNX Runtime and OpenVINO, which must give
+// the logits Graft gives. Pretrained features, because a job must beat the majority class to succeed, which
+// random-weight features do not. Needs the Lite0 weights (scripts/fetch-efficientnet-lite0) and GRAFT_ONNX_VENV
+// (scripts/setup-onnx-venv); scripts/test provides both.
 import Foundation
 import HTTPServer
 import Logging
@@ -13,15 +15,14 @@ import Tensors
 
 @Suite(.serialized) struct ONNXRoundTripTests {
     static let environment = ProcessInfo.processInfo.environment
-    static let fixture = environment["GRAFT_ONNX_FIXTURES"].map {
-        URL(fileURLWithPath: $0).appendingPathComponent("mobilenet_v2/model.onnx")
-    }
+    static let efficientNet = TestSupport.repositoryMigrations.deletingLastPathComponent()
+        .appendingPathComponent("Models/efficientnet-lite0")
     static let python = environment["GRAFT_ONNX_VENV"].flatMap { $0.isEmpty ? nil : $0 }
     static var available: Bool {
-        python != nil && fixture.map { FileManager.default.fileExists(atPath: $0.path) } == true
+        python != nil && FileManager.default.fileExists(atPath: efficientNet.appendingPathComponent("weights.safetensors").path)
     }
 
-    @Test(.enabled(if: available, "set GRAFT_ONNX_FIXTURES and GRAFT_ONNX_VENV (scripts/test does)"))
+    @Test(.enabled(if: available, "needs GRAFT_ONNX_VENV and Models/efficientnet-lite0's weights (scripts/test provides both)"))
     func importFineTuneAndExportRunInONNXRuntimeAndOpenVINOWithGraftsLogits() throws {
         let harness = try RouteHarness(runner: FineTuningJobRunner(threads: 2))
         var configuration = HTTPServerConfiguration()
@@ -37,19 +38,22 @@ import Tensors
         let curl = LiveServiceTests.curl
         let json = EndToEndFineTuningTests.json
 
-        // The user's model: any .onnx classifier; the input spec defaults to torchvision's.
+        // The user's model: an .onnx classifier, here with its input spec and ImageNet labels in its metadata.
+        let file = harness.directory.path("mine.onnx")
+        try ONNXExport.export(try ModelFolder.load(from: Self.efficientNet), to: file)
         let imported = try json(curl(["-X", "POST", "-H", "Content-Type: application/octet-stream", "--data-binary",
-                                      "@\(try #require(Self.fixture).path)", base + "/models?name=my-mobilenet"]))
-        #expect(imported["id"] as? String == "my-mobilenet", "\(imported)")
+                                      "@\(file.path)", base + "/models?name=my-model"]))
+        #expect(imported["id"] as? String == "my-model", "\(imported)")
+        #expect((imported["labels"] as? [String])?.count == 1000, "the labels from the file's metadata")
 
-        let zip = try DatasetRouteTests.sampleZip(perClass: 6, in: harness.directory)
+        let zip = try DatasetRouteTests.sampleZip(perClass: 8, in: harness.directory)
         let dataset = try json(curl(["-X", "POST", "-H", "Content-Type: application/zip", "--data-binary",
                                      "@\(zip.path)", base + "/datasets?name=fashion"]))
         let datasetID = try #require(dataset["id"] as? String, "\(dataset)")
         // The new head and the last 1×1 convolution train, so the export carries weights Graft changed.
         let body = """
-            {"base_model": "my-mobilenet", "dataset": "\(datasetID)",
-             "hyperparameters": {"epochs": 1, "seed": 4, "batch_size": 8, "freeze": {"trainable_layers": 2}}}
+            {"base_model": "my-model", "dataset": "\(datasetID)",
+             "hyperparameters": {"epochs": 2, "seed": 4, "batch_size": 8, "freeze": {"trainable_layers": 2}}}
             """
         let created = try json(curl(["-X", "POST", "-H", "Content-Type: application/json", "--data", body, base + "/jobs"]))
         let jobID = try #require(created["id"] as? String, "\(created)")
@@ -66,7 +70,7 @@ import Tensors
         let record = try harness.service.store.model(id: modelID)
         let model = try ModelFolder.load(from: URL(fileURLWithPath: record.path), context: ComputeContext(threads: 2))
         #expect(model.manifest.labels == ["ankle-boot", "bag", "sandal", "shirt", "sneaker"])
-        let baseModel = try ModelFolder.load(from: URL(fileURLWithPath: try harness.service.store.model(id: "my-mobilenet").path))
+        let baseModel = try ModelFolder.load(from: URL(fileURLWithPath: try harness.service.store.model(id: "my-model").path))
         let tuned = model.graph.stateDict(), original = baseModel.graph.stateDict()
         let changed = model.graph.nodes.filter { $0.op == "Conv2d" }.map(\.name).filter { name in
             tuned["\(name).weight"]?.scalars != original["\(name).weight"]?.scalars
