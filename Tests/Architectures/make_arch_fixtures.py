@@ -1,0 +1,187 @@
+#!/usr/bin/python3
+"""Writes PyTorch state dicts of Graft's named architectures with random weights, and PyTorch's logits on a fixed
+input: the references `graft import pytorch --arch` is checked against (Tests/NeuralNetworkTests/
+ArchitectureParityTests.swift).
+
+Run with Debian's python3-torch and python3-torchvision 0.14. No weights are downloaded: torchvision's networks
+are built with torchvision's own initialisation under a fixed seed, the paper networks Graft names (lenet5,
+cifar-convnet, alexnet-original, zfnet) as small PyTorch modules below whose attribute names are Graft's node
+names; then every BatchNorm's statistics and affine parameters are randomised too, so that they are not the
+identity.
+
+    /usr/bin/python3 Tests/Architectures/make_arch_fixtures.py OUT_DIR [--tier ci|full] [NAME ...]
+
+For each architecture OUT_DIR/NAME/ (NAME as Graft spells it) holds weights.pth (torch.save of the state dict)
+and reference.safetensors with `input` (2×C×S×S, standard normal) and `logits` (PyTorch eval mode). Existing
+complete folders are kept (delete one to regenerate it).
+"""
+import json
+import os
+import struct
+import sys
+import warnings
+
+import torch
+import torchvision
+from torch import nn
+
+warnings.filterwarnings("ignore")
+
+
+class LeNet5(nn.Module):
+    """Graft's lenet5: LeNet-5 with ReLU and max pooling, 32×32 grey."""
+
+    def __init__(self, classes=10):
+        super().__init__()
+        self.c1, self.c3 = nn.Conv2d(1, 6, 5), nn.Conv2d(6, 16, 5)
+        self.f5, self.f6, self.fc = nn.Linear(400, 120), nn.Linear(120, 84), nn.Linear(84, classes)
+
+    def forward(self, x):
+        x = nn.functional.max_pool2d(torch.relu(self.c1(x)), 2)
+        x = nn.functional.max_pool2d(torch.relu(self.c3(x)), 2)
+        x = torch.relu(self.f6(torch.relu(self.f5(torch.flatten(x, 1)))))
+        return self.fc(x)
+
+
+class CIFARConvNet(nn.Module):
+    """Graft's cifar-convnet: [conv-relu-conv-relu-pool]×3 (32, 64, 128 wide), then one FC layer."""
+
+    def __init__(self, classes=10):
+        super().__init__()
+        widths, blocks = [3, 32, 64, 128], []
+        for i in range(3):
+            block = nn.Module()
+            block.conv1 = nn.Conv2d(widths[i], widths[i + 1], 3, padding=1)
+            block.conv2 = nn.Conv2d(widths[i + 1], widths[i + 1], 3, padding=1)
+            setattr(self, f"block{i + 1}", block)
+            blocks.append(block)
+        self.blocks = blocks
+        self.fc = nn.Linear(128 * 16, classes)
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = nn.functional.max_pool2d(torch.relu(block.conv2(torch.relu(block.conv1(x)))), 2)
+        return self.fc(torch.flatten(x, 1))
+
+
+class PaperAlexNet(nn.Module):
+    """Graft's alexnet-original (two-group conv2/4/5, LRN) and zfnet (7×7/2 and 5×5/2 first layers, ceil pools)."""
+
+    def __init__(self, zf, classes=1000):
+        super().__init__()
+        self.zf = zf
+        if zf:
+            self.conv1, self.conv2 = nn.Conv2d(3, 96, 7, 2, 1), nn.Conv2d(96, 256, 5, 2)
+        else:
+            self.conv1, self.conv2 = nn.Conv2d(3, 96, 11, 4), nn.Conv2d(96, 256, 5, padding=2, groups=2)
+        groups = 1 if zf else 2
+        self.conv3 = nn.Conv2d(256, 384, 3, padding=1)
+        self.conv4 = nn.Conv2d(384, 384, 3, padding=1, groups=groups)
+        self.conv5 = nn.Conv2d(384, 256, 3, padding=1, groups=groups)
+        self.norm = nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2)
+        self.fc6, self.fc7, self.fc8 = nn.Linear(9216, 4096), nn.Linear(4096, 4096), nn.Linear(4096, classes)
+
+    def forward(self, x):
+        pool = lambda y: nn.functional.max_pool2d(y, 3, 2, ceil_mode=self.zf)
+        x = pool(self.norm(torch.relu(self.conv1(x))))
+        x = pool(self.norm(torch.relu(self.conv2(x))))
+        x = torch.relu(self.conv5(torch.relu(self.conv4(torch.relu(self.conv3(x))))))
+        x = torch.flatten(nn.functional.max_pool2d(x, 3, 2), 1)
+        return self.fc8(torch.relu(self.fc7(torch.relu(self.fc6(x)))))
+
+
+# Graft name -> (builder, input channels, input size). Sizes are the smallest the architecture takes unchanged
+# where torchvision's AdaptiveAvgPool2d allows (alexnet and vgg need 224 for their 6×6 / 7×7 classifier input).
+MODELS = {
+    "lenet5": (lambda: LeNet5(), 1, 32),
+    "cifar-convnet": (lambda: CIFARConvNet(), 3, 32),
+    "resnet18": (lambda: torchvision.models.resnet18(weights=None), 3, 64),
+    "googlenet": (lambda: torchvision.models.googlenet(weights=None, aux_logits=True, init_weights=True), 3, 96),
+    "mobilenet-v2": (lambda: torchvision.models.mobilenet_v2(weights=None), 3, 96),
+    "alexnet": (lambda: torchvision.models.alexnet(weights=None), 3, 224),
+    "vgg11": (lambda: torchvision.models.vgg11(weights=None), 3, 224),
+    "alexnet-original": (lambda: PaperAlexNet(zf=False), 3, 227),
+    "zfnet": (lambda: PaperAlexNet(zf=True), 3, 224),
+    "resnet34": (lambda: torchvision.models.resnet34(weights=None), 3, 64),
+    "resnet50": (lambda: torchvision.models.resnet50(weights=None), 3, 64),
+    "vgg16": (lambda: torchvision.models.vgg16(weights=None), 3, 224),
+    "vgg16-bn": (lambda: torchvision.models.vgg16_bn(weights=None), 3, 224),
+}
+CI = ["lenet5", "cifar-convnet", "resnet18", "googlenet", "mobilenet-v2", "alexnet", "vgg11"]
+FULL = list(MODELS)
+
+
+def save_safetensors(path, tensors):
+    """Writes float32 tensors (name -> torch tensor) in the safetensors format, sorted by name."""
+    header, chunks, offset = {}, [], 0
+    for key in sorted(tensors):
+        data = tensors[key].detach().to(torch.float32).contiguous().numpy().tobytes()
+        header[key] = {"dtype": "F32", "shape": list(tensors[key].shape), "data_offsets": [offset, offset + len(data)]}
+        chunks.append(data)
+        offset += len(data)
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * ((8 - (8 + len(text)) % 8) % 8)
+    with open(path + ".tmp", "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for chunk in chunks:
+            f.write(chunk)
+    os.replace(path + ".tmp", path)
+
+
+def build(name, seed):
+    torch.manual_seed(seed)
+    model = MODELS[name][0]()
+    generator = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                c = module.num_features
+                module.running_mean.copy_((torch.rand(c, generator=generator) - 0.5) * 0.2)
+                module.running_var.copy_(torch.rand(c, generator=generator) + 0.5)
+                module.weight.copy_(torch.rand(c, generator=generator) + 0.5)
+                module.bias.copy_((torch.rand(c, generator=generator) - 0.5) * 0.2)
+    return model.eval()
+
+
+def write(name, out, seed=0):
+    folder = os.path.join(out, name)
+    weights_path = os.path.join(folder, "weights.pth")
+    ref_path = os.path.join(folder, "reference.safetensors")
+    if os.path.exists(weights_path) and os.path.exists(ref_path):
+        print(f"{name}: kept")
+        return
+    os.makedirs(folder, exist_ok=True)
+    model = build(name, seed)
+    _, channels, size = MODELS[name]
+    x = torch.randn(2, channels, size, size, generator=torch.Generator().manual_seed(seed + 2))
+    with torch.no_grad():
+        logits = model(x)
+    torch.save(model.state_dict(), weights_path + ".tmp")
+    os.replace(weights_path + ".tmp", weights_path)
+    save_safetensors(ref_path, {"input": x, "logits": logits})
+    size_mb = os.path.getsize(weights_path) / 1e6
+    print(f"{name}: {size_mb:.1f} MB, logits in [{logits.min():.3f}, {logits.max():.3f}]")
+
+
+def main(argv):
+    if len(argv) < 2:
+        print(__doc__)
+        return 2
+    out, args, tier = argv[1], argv[2:], CI
+    if args[:2] == ["--tier", "full"]:
+        tier, args = FULL, args[2:]
+    elif args[:2] == ["--tier", "ci"]:
+        args = args[2:]
+    unknown = [name for name in args if name not in MODELS]
+    if unknown:
+        print(f"unknown architecture(s) {unknown}; known: {', '.join(MODELS)}", file=sys.stderr)
+        return 2
+    torch.set_num_threads(1)
+    for name in args or tier:
+        write(name, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
