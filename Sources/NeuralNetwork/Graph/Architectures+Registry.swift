@@ -72,6 +72,7 @@ extension Architectures {
         zfnetArchitecture, vggArchitecture("vgg11"), vggArchitecture("vgg16"), vggArchitecture("vgg16-bn"),
         googlenetArchitecture, resnetArchitecture("resnet18"), resnetArchitecture("resnet34"),
         resnetArchitecture("resnet50"), mobilenetV2Architecture, resnet8Architecture, efficientNetLite0Architecture,
+        efficientNetLiteArchitecture("efficientnet-lite1"), efficientNetLiteArchitecture("efficientnet-lite2"),
     ]
 
     /// The architecture called `name`; an unknown name is an error listing the known ones.
