@@ -16,7 +16,7 @@ struct Import: ParsableCommand {
         @Option(help: "The architecture the state dict belongs to (see `graft models describe --arch`): \(Architectures.all.map(\.name).joined(separator: ", ")).")
         var arch: String
         @Option(help: "A text file with one class name per line, in class-index order.") var labels: String?
-        @Option(help: "Input height and width, where the architecture allows another than its own (e.g. 32 for lenet5).")
+        @Option(help: "Input height and width, where the architecture allows another than its own (e.g. 64 for resnet18).")
         var size: Int?
         @Option(help: "The model folder to write.") var out: String
 

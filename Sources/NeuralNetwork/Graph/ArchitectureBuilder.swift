@@ -111,8 +111,9 @@ public struct ArchitectureBuilder {
         let (_, h, w) = shapes[input]!
         if h == side && w == side { return input }
         guard h == w, h % side == 0 else {
-            throw ModelError("layer '\(name)': AdaptiveAvgPool2d(\(side)) over a \(h)×\(w) input has uneven windows, "
-                + "which Graft does not build; choose an input size giving \(side)×\(side) or a multiple (224 does)")
+            throw ModelError("layer '\(name)': AdaptiveAvgPool2d(\(side)) of a \(h)×\(w) input is not a plain average "
+                + "pool (\(side) does not divide \(h)), which Graft does not build; choose an input size that leaves "
+                + "\(side)×\(side) or a multiple of it here (224 does)")
         }
         return try pool(name, input, kernel: h / side, stride: h / side, rounding: .exact, op: "AvgPool2d")
     }
