@@ -13,7 +13,7 @@ identity.
     /usr/bin/python3 Tests/Architectures/make_arch_fixtures.py OUT_DIR [--tier ci|full] [--imagenet CACHE] [NAME ...]
 
 For each architecture OUT_DIR/NAME/ (NAME as Graft spells it) holds weights.pth (torch.save of the state dict)
-and reference.safetensors with `input` (2×C×S×S, standard normal) and `logits` (PyTorch eval mode). Existing
+and reference.safetensors with `input` (2×C×S×S, standard normal) and `logits` (PyTorch eval mode); for the TRAIN ones also train.safetensors (see write_train). Existing
 complete folders are kept (delete one to regenerate it).
 
 With --imagenet CACHE (the var/cache of scripts/fetch-efficientnet-lite and fetch-efficientnet-lite0), also
@@ -160,6 +160,11 @@ MODELS = {
     "efficientnet-lite1": (lambda: WheelKeyed("efficientnet-lite1"), 3, 240),
     "efficientnet-lite2": (lambda: WheelKeyed("efficientnet-lite2"), 3, 260),
 }
+# Also a training step's gradients (train.safetensors) for these: BatchNorm on batch statistics, dropout off.
+# Not yet mobilenet-v2: Graft's gradients there are ~1e-3 off PyTorch's float64 step (1.2 % at features.9's
+# depthwise weight, starting at features.9.conv.1's BatchNorm/ReLU6 backward) while PyTorch's float32 step is
+# within 3e-5; an open engine question, not an import one.
+TRAIN = ["resnet18", "googlenet", "lenet5"]
 CI = ["lenet5", "cifar-convnet", "resnet18", "googlenet", "mobilenet-v2", "alexnet", "vgg11", "efficientnet-lite1",
       "efficientnet-lite2"]
 FULL = list(MODELS)
@@ -198,8 +203,45 @@ def build(name, seed):
     return model.eval()
 
 
+def write_train(name, folder, seed):
+    """train.safetensors: `input`, `dy` (the loss gradient w.r.t. the logits, i.e. loss = sum(logits · dy)), the
+    training-mode `logits`, and for every parameter under its state-dict key `grad.KEY` computed in float64 (then
+    rounded) and `f32error.KEY`: how far PyTorch's own float32 step is from it, as max |error| / max |gradient|.
+    BatchNorm on the batch statistics of a small input is ill-conditioned (a few values per channel in the last
+    stages), so float32 itself is that far off; the test allows Graft a small multiple of it."""
+    path = os.path.join(folder, "train.safetensors")
+    if os.path.exists(path):
+        return
+    _, channels, size = MODELS[name]
+    x = torch.randn(2, channels, size, size, generator=torch.Generator().manual_seed(seed + 3))
+    steps = {}
+    for dtype in (torch.float32, torch.float64):
+        model = build(name, seed).train().to(dtype)
+        for module in model.modules():
+            if isinstance(module, nn.Dropout):
+                module.p = 0.0
+        logits = model(x.to(dtype))
+        logits = getattr(logits, "logits", logits)  # GoogLeNet trains with its aux heads; the loss here leaves them out
+        dy = torch.randn(logits.shape, generator=torch.Generator().manual_seed(seed + 4)).to(dtype)
+        (logits * dy).sum().backward()
+        grads = {key: p.grad.double() for key, p in model.named_parameters() if p.grad is not None}
+        steps[dtype] = (logits, dy, grads)
+    logits, dy, grads = steps[torch.float64]
+    tensors = {"input": x, "dy": dy, "logits": logits}
+    for key, grad in grads.items():
+        f32 = steps[torch.float32][2][key]
+        tensors["grad." + key] = grad
+        tensors["f32error." + key] = ((f32 - grad).abs().max() / max(grad.abs().max(), 1e-6)).reshape(1)
+    save_safetensors(path, tensors)
+    worst = max(float(tensors["f32error." + key]) for key in grads)
+    print(f"{name}: training-step gradients of {len(grads)} parameters (PyTorch float32 off float64 by up to {worst:.2g})")
+
+
 def write(name, out, seed=0):
     folder = os.path.join(out, name)
+    if name in TRAIN:
+        os.makedirs(folder, exist_ok=True)
+        write_train(name, folder, seed)
     weights_path = os.path.join(folder, "weights.pth")
     ref_path = os.path.join(folder, "reference.safetensors")
     if os.path.exists(weights_path) and os.path.exists(ref_path):
