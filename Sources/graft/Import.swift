@@ -13,20 +13,34 @@ struct Import: ParsableCommand {
             abstract: "Import a PyTorch state dict (.pth/.pt, legacy or zip; or a .safetensors state dict).")
 
         @Argument(help: "The checkpoint file.") var file: String
-        @Option(help: "The architecture the state dict belongs to (supported: efficientnet-lite0).") var arch: String
+        @Option(help: "The architecture the state dict belongs to (see `graft models describe --arch`): \(Architectures.all.map(\.name).joined(separator: ", ")).")
+        var arch: String
         @Option(help: "A text file with one class name per line, in class-index order.") var labels: String?
+        @Option(help: "Input height and width, where the architecture allows another than its own (e.g. 64 for resnet18).")
+        var size: Int?
         @Option(help: "The model folder to write.") var out: String
 
         func run() throws {
-            guard arch == "efficientnet-lite0" else {
-                throw ValidationError("unknown --arch '\(arch)' (supported: efficientnet-lite0)")
+            let architecture: Architecture
+            do { architecture = try Architectures.named(arch) } catch let error as ModelError {
+                throw CommandError("--arch: \(error.message)")
             }
             let url = URL(fileURLWithPath: file)
             let names = try labels.map { try ModelManifest.readLabels(contentsOf: URL(fileURLWithPath: $0)) }
-            let (model, tensorCount) = try EfficientNetLite0.importModel(checkpoint: url, labels: names)
             let folder = URL(fileURLWithPath: out)
+            if arch == "efficientnet-lite0" {
+                // its labels live in labels.txt beside the manifest, as scripts/fetch-efficientnet-lite0 sets it up
+                if size != nil { throw ValidationError("--size: efficientnet-lite0 is built for 224×224 only") }
+                let (model, tensorCount) = try EfficientNetLite0.importModel(checkpoint: url, labels: names)
+                try model.save(to: folder)
+                print("imported \(tensorCount) tensors from \(url.path) into \(folder.path)")
+                return
+            }
+            let (model, summary) = try architecture.importModel(checkpoint: url, labels: names, size: size)
             try model.save(to: folder)
-            print("imported \(tensorCount) tensors from \(url.path) into \(folder.path)")
+            print("imported \(summary.tensorCount) tensors from \(url.path) as \(arch) (\(summary.classes) classes) "
+                + "into \(folder.path)")
+            for note in summary.notes { print("note: \(note)") }
         }
     }
 

